@@ -1,0 +1,129 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/takhin-io/takhin/env"
+)
+
+// Checkpoint files are small text files, written whole and atomically:
+// temp file → write → fsync → rename over the old file → fsync the
+// directory. Until the directory sync, a crash may leave the old file or the
+// new one, never a mix; a leftover temp file is removed on Open. The last
+// line is a CRC32C of everything before it, so a bit flip on the medium is
+// corruption rather than a wrong number.
+//
+//	takhin-checkpoint <kind> v1
+//	<line>
+//	...
+//	crc <8 hex digits>
+const (
+	checkpointMagic = "takhin-checkpoint"
+	tempSuffix      = ".tmp"
+)
+
+// writeCheckpoint replaces dir/name with lines. An error from Create or
+// Write (ENOSPC) leaves the old checkpoint in place; an error from Sync or
+// SyncDir must be treated as fatal by the caller.
+func writeCheckpoint(fs env.FS, dir, name, kind string, lines []string) (fatal bool, err error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s v1\n", checkpointMagic, kind)
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	body := b.String()
+	body += fmt.Sprintf("crc %08x\n", crc32.Checksum([]byte(body), castagnoli))
+
+	tmp := path.Join(dir, name+tempSuffix)
+	f, err := fs.Create(tmp)
+	if err != nil {
+		return false, fmt.Errorf("storage: create %s: %w", tmp, err)
+	}
+	if _, err := f.Write([]byte(body)); err != nil {
+		_ = f.Close()
+		_ = fs.Remove(tmp)
+		return false, fmt.Errorf("storage: write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return true, fmt.Errorf("storage: sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return false, fmt.Errorf("storage: close %s: %w", tmp, err)
+	}
+	if err := fs.Rename(tmp, path.Join(dir, name)); err != nil {
+		return false, fmt.Errorf("storage: rename %s: %w", tmp, err)
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		return true, fmt.Errorf("storage: sync dir %s: %w", dir, err)
+	}
+	return false, nil
+}
+
+// readCheckpoint returns the lines of dir/name, or found=false when the
+// file does not exist. A file that does not decode is ErrCorrupt: it was
+// written whole and synced before it was renamed into place.
+func readCheckpoint(fs env.FS, dir, name, kind string) (lines []string, found bool, err error) {
+	p := path.Join(dir, name)
+	f, err := fs.Open(p)
+	if errors.Is(err, env.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("storage: open %s: %w", p, err)
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return nil, false, fmt.Errorf("storage: size %s: %w", p, err)
+	}
+	if size > 1<<20 {
+		return nil, false, fmt.Errorf("%w: checkpoint %s is %d bytes", ErrCorrupt, p, size)
+	}
+	buf := make([]byte, size)
+	if _, err := f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && size == 0) {
+		return nil, false, fmt.Errorf("storage: read %s: %w", p, err)
+	}
+	lines, err = decodeCheckpoint(string(buf), kind)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: checkpoint %s: %v", ErrCorrupt, p, err)
+	}
+	return lines, true, nil
+}
+
+func decodeCheckpoint(body, kind string) ([]string, error) {
+	all := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+	if len(all) < 2 {
+		return nil, errors.New("too short")
+	}
+	last := all[len(all)-1]
+	covered := body[:len(body)-len(last)-1]
+	want := fmt.Sprintf("crc %08x", crc32.Checksum([]byte(covered), castagnoli))
+	if last != want || !strings.HasSuffix(body, "\n") {
+		return nil, fmt.Errorf("crc line %q, want %q", last, want)
+	}
+	if all[0] != fmt.Sprintf("%s %s v1", checkpointMagic, kind) {
+		return nil, fmt.Errorf("header %q", all[0])
+	}
+	return all[1 : len(all)-1], nil
+}
+
+// parseField decodes a "name value" line holding an int64.
+func parseField(line, name string) (int64, error) {
+	v, ok := strings.CutPrefix(line, name+" ")
+	if !ok {
+		return 0, fmt.Errorf("%w: want field %q, got %q", ErrCorrupt, name, line)
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: field %q: %v", ErrCorrupt, name, err)
+	}
+	return n, nil
+}

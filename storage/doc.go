@@ -1,0 +1,34 @@
+// Package storage is the partition log: Kafka v2 record batches stored as
+// received, in segments named by base offset, with a sparse offset index, a
+// time index, a leader-epoch checkpoint, a log start offset and a
+// checkpointed recovery point.
+//
+// It is a synchronous library over env.FS, called only by executors (never
+// by a state machine) and not safe for concurrent use.
+//
+// # Durability
+//
+// Append writes to the active segment without syncing. Sync makes every
+// appended batch durable (fsync of the segment files, then of the directory
+// when files were created or removed) and advances SyncedEnd. Checkpoint
+// writes the index files of every segment and then the recovery point
+// (= SyncedEnd) and log start offset, temp file → fsync → rename → directory
+// sync. Many Appends followed by one Sync is group commit.
+//
+// # Recovery
+//
+// Open applies Kafka's rule, made explicit. Let RP be the checkpointed
+// recovery point. Every batch below RP was synced before the checkpoint, so
+// a bad batch there (CRC mismatch, bad header, missing bytes) is corruption:
+// Open returns an error wrapping ErrCorrupt and the partition fail-stops.
+// Segments entirely below RP are trusted: their index files are loaded and
+// sanity-checked, and only the tail after their last index entry is
+// re-scanned. From the segment holding RP on, every batch is re-validated:
+// the first invalid batch at or above RP, and everything after it, is
+// truncated (those bytes were never acknowledged as durable). Reads check
+// CRC32C again and cross-check each batch header against the index.
+//
+// Offsets are assigned contiguously by Append, but AppendAssigned, TruncateTo,
+// compaction and control batches leave gaps, so reads, indexes and lookups
+// tolerate them: a read inside a gap returns the next batch.
+package storage

@@ -1,0 +1,324 @@
+package storage
+
+// Goal: the partition log's contract on a real filesystem — offsets,
+// reads (limits, gaps, high-watermark bound), rolls, indexes, reopen through
+// both the trusted and the re-scanning recovery paths, and the maintenance
+// primitives (TruncateTo, SetStartOffset, DeleteSegmentsBelow,
+// FindTimestamp, leader epochs).
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestAppendAssignsContiguousOffsets(t *testing.T) {
+	l := openLog(t, tempFS(t), smallConfig())
+	defer l.Close()
+	var want Offset
+	for i := 1; i <= 20; i++ {
+		r := mustAppend(t, l, testBatch(i, make([]byte, 30*i), int64(i)))
+		if r.Base != want || r.Last != want+Offset(i)-1 {
+			t.Fatalf("batch %d at %d..%d, want base %d", i, r.Base, r.Last, want)
+		}
+		want = r.Last + 1
+	}
+	if l.EndOffset() != want {
+		t.Fatalf("end %d, want %d", l.EndOffset(), want)
+	}
+	hs := readAll(t, l, 0)
+	if len(hs) != 20 {
+		t.Fatalf("read %d batches, want 20", len(hs))
+	}
+	if len(l.Segments()) < 2 {
+		t.Fatalf("expected rolls with 4 KiB segments, got %d segment(s)", len(l.Segments()))
+	}
+}
+
+func TestReadLimits(t *testing.T) {
+	l := openLog(t, tempFS(t), DefaultConfig())
+	defer l.Close()
+	for i := 0; i < 10; i++ {
+		mustAppend(t, l, testBatch(2, make([]byte, 100), 0)) // 161 bytes each, offsets 2i..2i+1
+	}
+	size := int(DecodeBatchHeader(testBatch(2, make([]byte, 100), 0)).Size())
+	cases := []struct {
+		name            string
+		from, upTo      Offset
+		maxBytes        int
+		wantN           int
+		wantFirst, next Offset
+	}{
+		{"from the start, room for three", 0, 20, 3 * size, 3, 0, 6},
+		{"inside a batch returns the whole batch", 3, 20, size, 1, 2, 4},
+		{"at least one batch even if larger", 4, 20, 1, 1, 4, 6},
+		{"upTo stops before a batch reaching it", 0, 5, 10 * size, 2, 0, 4},
+		{"upTo at the start returns nothing", 6, 6, 10 * size, 0, 0, 6},
+		{"the end returns nothing", 20, 20, 10 * size, 0, 0, 20},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := l.Read(c.from, c.maxBytes, c.upTo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(r.Batches) / size; got != c.wantN || len(r.Batches)%size != 0 {
+				t.Fatalf("got %d bytes, want %d batches", len(r.Batches), c.wantN)
+			}
+			if c.wantN > 0 && DecodeBatchHeader(r.Batches).BaseOffset != c.wantFirst {
+				t.Fatalf("first batch %d, want %d", DecodeBatchHeader(r.Batches).BaseOffset, c.wantFirst)
+			}
+			if r.Next != c.next {
+				t.Fatalf("next %d, want %d", r.Next, c.next)
+			}
+		})
+	}
+	for _, from := range []Offset{-1, 21} {
+		if _, err := l.Read(from, 100, 20); !errors.Is(err, ErrOffsetOutOfRange) {
+			t.Fatalf("read %d: want ErrOffsetOutOfRange, got %v", from, err)
+		}
+	}
+}
+
+func TestGapsAreTolerated(t *testing.T) {
+	fs := tempFS(t)
+	l := openLog(t, fs, smallConfig())
+	bases := []Offset{0, 10, 11, 50, 5000, 1 << 33} // the last one forces a roll: relative offsets are 32 bits
+	for _, b := range bases {
+		if _, err := l.AppendAssigned(withBase(testBatch(1, make([]byte, 300), 0), b, 0), AppendOptions{}); err != nil {
+			t.Fatalf("append at %d: %v", b, err)
+		}
+	}
+	if _, err := l.AppendAssigned(withBase(testBatch(1, nil, 0), 7, 0), AppendOptions{}); !errors.Is(err, ErrInvalidBatch) {
+		t.Fatalf("append below the end: want ErrInvalidBatch, got %v", err)
+	}
+	check := func(l *Log) {
+		for _, c := range []struct{ from, want Offset }{{1, 10}, {12, 50}, {51, 5000}, {5001, 1 << 33}} {
+			r, err := l.Read(c.from, 1, l.EndOffset())
+			if err != nil || len(r.Batches) == 0 {
+				t.Fatalf("read %d: %v (%d bytes)", c.from, err, len(r.Batches))
+			}
+			if got := DecodeBatchHeader(r.Batches).BaseOffset; got != c.want {
+				t.Fatalf("read %d inside a gap returned %d, want %d", c.from, got, c.want)
+			}
+		}
+	}
+	check(l)
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l = openLog(t, fs, smallConfig())
+	defer l.Close()
+	check(l)
+}
+
+// TestReopenPaths reopens a multi-segment log three ways and expects the
+// same batches: after a checkpoint (trusted segments, index hints), with no
+// checkpoint (every segment re-scanned), and with the index files deleted.
+func TestReopenPaths(t *testing.T) {
+	for _, mode := range []string{"checkpointed", "no checkpoint", "no index files"} {
+		t.Run(mode, func(t *testing.T) {
+			fs := tempFS(t)
+			l := openLog(t, fs, smallConfig())
+			for i := 0; i < 200; i++ {
+				mustAppend(t, l, testBatch(1+i%3, bytes.Repeat([]byte{byte(i)}, 50+i%200), int64(1000+i)))
+			}
+			want := readAll(t, l, 0)
+			wantSegs := l.Segments()
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if mode != "no checkpoint" {
+				if err := l.Checkpoint(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l.Close()
+			if mode == "no index files" {
+				names, _ := fs.List("topic-0")
+				for _, n := range names {
+					if bytes.HasSuffix([]byte(n), []byte("index")) {
+						if err := fs.Remove("topic-0/" + n); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+			l = openLog(t, fs, smallConfig())
+			defer l.Close()
+			got := readAll(t, l, 0)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("batches differ after reopen")
+			}
+			if fmt.Sprint(l.Segments()) != fmt.Sprint(wantSegs) {
+				t.Fatalf("segments differ after reopen:\n%v\n%v", l.Segments(), wantSegs)
+			}
+			for i, s := range l.segments {
+				if len(s.index) == 0 && s.size > 1024 {
+					t.Fatalf("segment %d has no index entries", i)
+				}
+			}
+		})
+	}
+}
+
+func TestRollBySegmentMs(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.SegmentMs = 1000
+	l := openLog(t, tempFS(t), cfg)
+	defer l.Close()
+	steps := []struct {
+		ts     int64
+		jitter int64
+		rolled bool
+	}{{5000, 0, false}, {5900, 0, false}, {6001, 0, true}, {6500, 600, true}, {6600, 0, false}}
+	for _, s := range steps {
+		r, err := l.Append(testBatch(1, nil, s.ts), AppendOptions{NowMs: 1, RollJitterMs: s.jitter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Rolled != s.rolled {
+			t.Fatalf("ts %d: rolled=%v, want %v", s.ts, r.Rolled, s.rolled)
+		}
+	}
+}
+
+func TestTruncateTo(t *testing.T) {
+	fs := tempFS(t)
+	l := openLog(t, fs, smallConfig())
+	for i := 0; i < 100; i++ {
+		mustAppend(t, l, testBatch(2, make([]byte, 100), int64(i))) // offsets 2i, 2i+1
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.TruncateTo(51); err != nil { // inside batch 50..51: it goes whole
+		t.Fatal(err)
+	}
+	if l.EndOffset() != 50 || l.SyncedEnd() != 50 || l.RecoveryPoint() != 50 {
+		t.Fatalf("end %d synced %d recovery point %d, want 50", l.EndOffset(), l.SyncedEnd(), l.RecoveryPoint())
+	}
+	if r := mustAppend(t, l, testBatch(1, nil, 0)); r.Base != 50 {
+		t.Fatalf("append after truncate at %d, want 50", r.Base)
+	}
+	l.Close()
+	l = openLog(t, fs, smallConfig())
+	defer l.Close()
+	if hs := readAll(t, l, 0); len(hs) != 26 {
+		t.Fatalf("after reopen %d batches, want 26", len(hs))
+	}
+}
+
+func TestStartOffsetAndSegmentDeletion(t *testing.T) {
+	fs := tempFS(t)
+	l := openLog(t, fs, smallConfig())
+	for i := 0; i < 100; i++ {
+		mustAppend(t, l, testBatch(1, make([]byte, 200), int64(i)))
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetStartOffset(30); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Read(29, 100, 100); !errors.Is(err, ErrOffsetOutOfRange) {
+		t.Fatalf("read below the start: %v", err)
+	}
+	before := len(l.Segments())
+	n, err := l.DeleteSegmentsBelow(30, 1)
+	if err != nil || n != 1 {
+		t.Fatalf("deleted %d: %v", n, err)
+	}
+	n, err = l.DeleteSegmentsBelow(30, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs := l.Segments()
+	if len(segs) != before-1-n || segs[0].Base > 30 || (len(segs) > 1 && segs[1].Base <= 30) {
+		t.Fatalf("segments after deletion: %v", segs)
+	}
+	if _, err := l.DeleteSegmentsBelow(1<<40, 0); err != nil || len(l.Segments()) != 1 {
+		t.Fatalf("the active segment must stay: %v %v", err, l.Segments())
+	}
+	start := l.StartOffset()
+	l.Close()
+	l = openLog(t, fs, smallConfig())
+	defer l.Close()
+	if l.StartOffset() != start || len(l.Segments()) != 1 {
+		t.Fatalf("after reopen start %d (want %d), %d segments", l.StartOffset(), start, len(l.Segments()))
+	}
+}
+
+func TestFindTimestamp(t *testing.T) {
+	l := openLog(t, tempFS(t), smallConfig())
+	defer l.Close()
+	// Timestamps go up by 10 per batch, with one out-of-order batch.
+	for i := 0; i < 100; i++ {
+		ts := int64(i * 10)
+		if i == 60 {
+			ts = 5
+		}
+		mustAppend(t, l, testBatch(1, make([]byte, 100), ts))
+	}
+	cases := []struct {
+		ts    int64
+		want  Offset
+		found bool
+	}{{0, 0, true}, {5, 1, true}, {11, 2, true}, {595, 60 - 0, false}, {990, 99, true}, {991, 0, false}}
+	cases[3] = struct {
+		ts    int64
+		want  Offset
+		found bool
+	}{595, 61, true}
+	for _, c := range cases {
+		h, found, err := l.FindTimestamp(c.ts)
+		if err != nil || found != c.found || (found && h.BaseOffset != c.want) {
+			t.Fatalf("ts %d: got %d found=%v err=%v, want %d found=%v", c.ts, h.BaseOffset, found, err, c.want, c.found)
+		}
+	}
+}
+
+func TestLeaderEpochs(t *testing.T) {
+	fs := tempFS(t)
+	l := openLog(t, fs, DefaultConfig())
+	for _, e := range []Epoch{0, 0, 2, 2, 5} {
+		if _, err := l.Append(testBatch(1, nil, 0), AppendOptions{Epoch: e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []EpochEntry{{0, 0}, {2, 2}, {5, 4}}
+	if fmt.Sprint(l.Epochs()) != fmt.Sprint(want) {
+		t.Fatalf("epochs %v, want %v", l.Epochs(), want)
+	}
+	for _, c := range []struct {
+		ask, epoch Epoch
+		end        Offset
+	}{{0, 0, 2}, {1, 0, 2}, {2, 2, 4}, {9, 5, 5}, {-1, -1, -1}} {
+		if e, end := l.EndOffsetForEpoch(c.ask); e != c.epoch || end != c.end {
+			t.Fatalf("epoch %d: got (%d, %d), want (%d, %d)", c.ask, e, end, c.epoch, c.end)
+		}
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.TruncateTo(3); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l = openLog(t, fs, DefaultConfig())
+	defer l.Close()
+	if want := []EpochEntry{{0, 0}, {2, 2}}; fmt.Sprint(l.Epochs()) != fmt.Sprint(want) {
+		t.Fatalf("epochs after truncate and reopen %v, want %v", l.Epochs(), want)
+	}
+}

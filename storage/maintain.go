@@ -1,0 +1,125 @@
+package storage
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/takhin-io/takhin/internal/assert"
+)
+
+// TruncateTo removes every batch whose last offset is ≥ offset (replication
+// divergence; a batch straddling offset goes whole), so EndOffset becomes
+// the end of the last remaining batch, ≤ offset. The recovery point is
+// lowered durably first and the truncation is synced before it returns, so
+// removed batches never come back. offset must be ≥ StartOffset.
+func (l *Log) TruncateTo(offset Offset) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	if offset >= l.EndOffset() {
+		return nil
+	}
+	if offset < l.startOffset {
+		return fmt.Errorf("%w: truncate to %d below the log start %d", ErrOffsetOutOfRange, offset, l.startOffset)
+	}
+	// The segments from k on start at or after offset and go whole; in
+	// segment k the cut is at the first batch reaching offset.
+	k := len(l.segments) - 1
+	for k > 0 && l.segments[k].base >= offset {
+		k--
+	}
+	s := l.segments[k]
+	cut, newEnd := int64(-1), s.next
+	err := l.retryCorrupt(func() error {
+		pos, _, prevNext, found, err := l.locateWithPrev(s, offset)
+		if found {
+			cut, newEnd = pos, prevNext
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Lower the recovery point durably first: a crash part-way must not
+	// find the log shorter than its checkpoint.
+	if newEnd < l.recoveryPoint {
+		if err := l.writePartitionCheckpoint(newEnd); err != nil {
+			return err
+		}
+	}
+	for len(l.segments) > k+1 {
+		if err := l.removeSegment(len(l.segments) - 1); err != nil {
+			return l.fail(err)
+		}
+	}
+	if cut >= 0 {
+		if err := s.truncate(cut, l.cfg.IndexIntervalBytes, &l.buf); err != nil {
+			return l.fail(err)
+		}
+	}
+	assert.That(l.EndOffset() == newEnd, "truncation ends where planned")
+	l.syncedEnd = min(l.syncedEnd, l.EndOffset())
+	l.epochs.truncateFrom(l.EndOffset())
+	return l.Sync()
+}
+
+// SetStartOffset moves the log start offset forward (DeleteRecords) and
+// makes it durable before returning; reads below it become out of range.
+// Segments are deleted separately by DeleteSegmentsBelow.
+func (l *Log) SetStartOffset(offset Offset) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	if offset > l.EndOffset() {
+		return fmt.Errorf("%w: start offset %d beyond the log end %d", ErrOffsetOutOfRange, offset, l.EndOffset())
+	}
+	if offset <= l.startOffset {
+		return nil
+	}
+	old := l.startOffset
+	l.startOffset = offset
+	if err := l.Checkpoint(); err != nil {
+		if l.failed == nil {
+			l.startOffset = old
+		}
+		return err
+	}
+	return nil
+}
+
+// DeleteSegmentsBelow deletes, oldest first and at most limit of them, the
+// segments that lie entirely below offset, never the active one. The log
+// start offset moves to the first remaining segment and is checkpointed
+// before any file goes, so a crash in between only leaves files that
+// recovery deletes. It returns how many segments it deleted; callers run it
+// in bounded chunks.
+func (l *Log) DeleteSegmentsBelow(offset Offset, limit int) (int, error) {
+	if err := l.usable(); err != nil {
+		return 0, err
+	}
+	if limit <= 0 {
+		limit = math.MaxInt
+	}
+	n := 0
+	for n < limit && n+1 < len(l.segments) && l.segments[n+1].base <= offset {
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if newStart := l.segments[n].base; newStart > l.startOffset {
+		if err := l.SetStartOffset(newStart); err != nil {
+			return 0, err
+		}
+	}
+	for i := 0; i < n; i++ {
+		if err := l.removeSegment(0); err != nil {
+			return i, l.fail(err)
+		}
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		return n, l.fail(fmt.Errorf("storage: sync dir %s: %w", l.dir, err))
+	}
+	l.dirUnsynced = false
+	return n, nil
+}

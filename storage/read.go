@@ -1,0 +1,199 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ReadResult is what Read returns.
+type ReadResult struct {
+	// Batches holds whole, CRC-checked batches, in offset order, in a
+	// buffer the caller owns.
+	Batches []byte
+	// Next is the offset a follow-up read should start from: after the
+	// last batch returned, or from itself when nothing was returned.
+	Next Offset
+}
+
+// Read returns the batches from the one holding from (or, inside a gap,
+// the next one), staying in one segment as Kafka does, up to maxBytes but at
+// least one whole batch, and never a batch whose last offset is ≥ upTo
+// (pass the high watermark, or EndOffset). from must lie in
+// [StartOffset, EndOffset]. A batch that fails its CRC or its cross-check
+// twice in a row is corruption: the log fail-stops.
+func (l *Log) Read(from Offset, maxBytes int, upTo Offset) (ReadResult, error) {
+	if err := l.usable(); err != nil {
+		return ReadResult{}, err
+	}
+	end := l.EndOffset()
+	if from < l.startOffset || from > end {
+		return ReadResult{}, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, from, l.startOffset, end)
+	}
+	upTo = min(upTo, end)
+	for i := l.segmentFor(from); i < len(l.segments) && from < upTo; i++ {
+		var batches []byte
+		var found bool
+		err := l.retryCorrupt(func() (err error) {
+			batches, found, err = l.readSegment(l.segments[i], from, maxBytes, upTo)
+			return err
+		})
+		if err != nil {
+			return ReadResult{}, err
+		}
+		if found {
+			return ReadResult{Batches: batches, Next: lastNextOffset(batches, from)}, nil
+		}
+	}
+	return ReadResult{Next: from}, nil
+}
+
+// retryCorrupt runs read, and once more if it found bad bytes (a transient
+// flip on the read path); bad bytes twice fail-stop the log.
+func (l *Log) retryCorrupt(read func() error) error {
+	err := read()
+	if err != nil && errors.Is(err, errBadBatch) {
+		err = read()
+	}
+	if err != nil && errors.Is(err, errBadBatch) {
+		return l.fail(fmt.Errorf("%w: %v", ErrCorrupt, err))
+	}
+	return err
+}
+
+func lastNextOffset(batches []byte, from Offset) Offset {
+	next := from
+	for len(batches) >= BatchHeaderSize {
+		h := DecodeBatchHeader(batches)
+		next = h.NextOffset()
+		batches = batches[h.Size():]
+	}
+	return next
+}
+
+// locate returns the position and header of the first batch in s whose
+// last offset is ≥ from, or found=false when s holds none.
+func (l *Log) locate(s *segment, from Offset) (int64, BatchHeader, bool, error) {
+	pos, h, _, found, err := l.locateWithPrev(s, from)
+	return pos, h, found, err
+}
+
+// locateWithPrev is locate that also returns the end offset of the batch
+// before the one found (the segment's base when none).
+func (l *Log) locateWithPrev(s *segment, from Offset) (int64, BatchHeader, Offset, bool, error) {
+	pos, indexed, ok := lookupIndex(s.index, from)
+	prevNext := s.base
+	scratch := l.scratch()
+	for first := true; pos < s.size; first = false {
+		h, err := s.readHeader(pos, s.size, scratch)
+		if err != nil {
+			return 0, h, 0, false, err
+		}
+		if first && ok && h.BaseOffset != indexed {
+			return 0, h, 0, false, fmt.Errorf("%w: index says offset %d at position %d of segment %d, found %d", errBadBatch, indexed, pos, s.base, h.BaseOffset)
+		}
+		if h.BaseOffset < prevNext || !s.fits(&h) {
+			return 0, h, 0, false, fmt.Errorf("%w: batch %d at position %d out of order", errBadBatch, h.BaseOffset, pos)
+		}
+		if h.LastOffset() >= from {
+			return pos, h, prevNext, true, nil
+		}
+		prevNext = h.NextOffset()
+		pos += h.Size()
+	}
+	return 0, BatchHeader{}, prevNext, false, nil
+}
+
+// readSegment reads the batches of s starting at the one holding from.
+func (l *Log) readSegment(s *segment, from Offset, maxBytes int, upTo Offset) ([]byte, bool, error) {
+	pos, first, found, err := l.locate(s, from)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	if first.LastOffset() >= upTo {
+		return nil, false, nil
+	}
+	want := min(max(int64(maxBytes), first.Size()), s.size-pos)
+	buf := make([]byte, want)
+	if _, err := s.file.ReadAt(buf, pos); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, false, fmt.Errorf("%w: segment %d shorter than %d", errBadBatch, s.base, pos+want)
+		}
+		return nil, false, fmt.Errorf("storage: read %s at %d: %w", s.file.Name(), pos, err)
+	}
+	n, err := validateBatches(buf, first.BaseOffset, upTo)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: segment %d at position %d", err, s.base, pos)
+	}
+	return buf[:n], n > 0, nil
+}
+
+// validateBatches returns the length of the longest prefix of buf made of
+// whole, valid batches with offsets increasing from firstBase and last
+// offsets below upTo. The first batch must be whole and valid.
+func validateBatches(buf []byte, firstBase, upTo Offset) (int, error) {
+	n := 0
+	next := firstBase
+	for len(buf)-n >= BatchHeaderSize {
+		h := DecodeBatchHeader(buf[n:])
+		if err := checkHeaderShape(&h, int64(len(buf)-n)); err != nil {
+			if n > 0 && h.Magic == 2 && h.BatchLength > 0 && h.Size() > int64(len(buf)-n) {
+				break // a valid batch cut by maxBytes
+			}
+			return 0, fmt.Errorf("%w: %v", errBadBatch, err)
+		}
+		if h.BaseOffset < next || (n == 0 && h.BaseOffset != firstBase) {
+			return 0, fmt.Errorf("%w: base offset %d, expected ≥ %d", errBadBatch, h.BaseOffset, next)
+		}
+		if h.LastOffset() >= upTo {
+			break
+		}
+		b := buf[n : n+int(h.Size())]
+		if got := BatchCRC(b); got != h.CRC {
+			return 0, fmt.Errorf("%w: crc %08x, header says %08x at offset %d", errBadBatch, got, h.CRC, h.BaseOffset)
+		}
+		next = h.NextOffset()
+		n += len(b)
+	}
+	return n, nil
+}
+
+// FindTimestamp returns the header of the first batch at or after the log
+// start offset whose MaxTimestamp is ≥ ts (ListOffsets by timestamp; the
+// broker then picks the record inside it).
+func (l *Log) FindTimestamp(ts int64) (BatchHeader, bool, error) {
+	if err := l.usable(); err != nil {
+		return BatchHeader{}, false, err
+	}
+	for _, s := range l.segments[l.segmentFor(l.startOffset):] {
+		if s.maxTimestamp < ts {
+			continue
+		}
+		var h BatchHeader
+		var found bool
+		err := l.retryCorrupt(func() (err error) {
+			h, found, err = l.scanForTimestamp(s, ts)
+			return err
+		})
+		if err != nil || found {
+			return h, found, err
+		}
+	}
+	return BatchHeader{}, false, nil
+}
+
+func (l *Log) scanForTimestamp(s *segment, ts int64) (BatchHeader, bool, error) {
+	pos := lookupTime(s.times, ts)
+	scratch := l.scratch()
+	for pos < s.size {
+		h, err := s.readHeader(pos, s.size, scratch)
+		if err != nil {
+			return h, false, err
+		}
+		if h.NextOffset() > l.startOffset && h.MaxTimestamp >= ts {
+			return h, true, nil
+		}
+		pos += h.Size()
+	}
+	return BatchHeader{}, false, nil
+}
