@@ -1,0 +1,46 @@
+// Command takhin is the Takhin broker, its simulator and its tools, as
+// subcommands of one binary. It owns everything the core must not do: flags,
+// wall-clock budgets, file output and process exit codes.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: takhin <command> [flags]
+
+commands:
+  serve     run a broker (the Kafka listener lands with the data-path issue)
+  version   print the version
+`
+
+// version is set by the Makefile with -ldflags.
+var version = "dev"
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		fmt.Fprintln(stderr, "takhin serve: not yet — the Kafka listener lands with the data-path issue; "+
+			"this build has the storage engine only (see README.md)")
+		return 1
+	case "version":
+		fmt.Fprintln(stdout, "takhin", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "takhin: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

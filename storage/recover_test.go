@@ -1,0 +1,180 @@
+package storage
+
+// Goal: Kafka's recovery rule, explicit — bad bytes at or above the
+// recovery point are truncated (with everything after them), bad bytes below
+// it fail-stop the partition (at Open when recovery reads them, at Read
+// otherwise), and a damaged checkpoint is corruption, never a silent reset.
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/takhin-io/takhin/driver/osfs"
+)
+
+// fixture is a log on a real directory whose files the test may damage.
+type fixture struct {
+	t    *testing.T
+	root string
+}
+
+func newFixture(t *testing.T) *fixture { return &fixture{t: t, root: t.TempDir()} }
+
+func (f *fixture) open() (*Log, error) {
+	return Open(osfs.New(f.root), "topic-0", smallConfig(), 1000)
+}
+
+func (f *fixture) mustOpen() *Log {
+	l, err := f.open()
+	if err != nil {
+		f.t.Fatalf("open: %v", err)
+	}
+	return l
+}
+
+func (f *fixture) path(name string) string { return filepath.Join(f.root, "topic-0", name) }
+
+// flip flips one bit of a file at off.
+func (f *fixture) flip(name string, off int64) {
+	b, err := os.ReadFile(f.path(name))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	b[off] ^= 0x10
+	if err := os.WriteFile(f.path(name), b, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// build writes n batches of about 300 bytes (several 4 KiB segments),
+// syncs, checkpoints after the first checkpointAt of them, and closes.
+// It returns the positions (segment name, offset in file) of every batch.
+func (f *fixture) build(n, checkpointAt int) []batchPlace {
+	l := f.mustOpen()
+	var places []batchPlace
+	for i := 0; i < n; i++ {
+		r := mustAppend(f.t, l, testBatch(1, make([]byte, 240), int64(i)))
+		s := l.active()
+		places = append(places, batchPlace{file: segmentName(s.base, logSuffix), pos: s.size - 301, offset: r.Base})
+		if i+1 == checkpointAt {
+			if err := l.Sync(); err != nil {
+				f.t.Fatal(err)
+			}
+			if err := l.Checkpoint(); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+	}
+	if err := l.Sync(); err != nil {
+		f.t.Fatal(err)
+	}
+	l.Close()
+	return places
+}
+
+type batchPlace struct {
+	file   string
+	pos    int64
+	offset Offset
+}
+
+func TestRecoveryTruncatesAboveTheRecoveryPoint(t *testing.T) {
+	f := newFixture(t)
+	places := f.build(60, 30) // recovery point 30; 30..59 synced but not checkpointed
+	bad := places[45]
+	f.flip(bad.file, bad.pos+70) // inside the records: a CRC mismatch
+	l := f.mustOpen()
+	defer l.Close()
+	if l.EndOffset() != 45 {
+		t.Fatalf("end %d, want 45 (truncated at the bad batch)", l.EndOffset())
+	}
+	if hs := readAll(t, l, 0); len(hs) != 45 {
+		t.Fatalf("%d batches survive, want 45", len(hs))
+	}
+	if l.RecoveryPoint() != 45 {
+		t.Fatalf("recovery point %d after recovery, want 45", l.RecoveryPoint())
+	}
+}
+
+func TestRecoveryTruncatesATornTail(t *testing.T) {
+	f := newFixture(t)
+	places := f.build(20, 20)
+	last := places[len(places)-1]
+	fh, err := os.OpenFile(f.path(last.file), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.Write(testBatch(1, make([]byte, 100), 0)[:90]); err != nil { // half a batch
+		t.Fatal(err)
+	}
+	fh.Close()
+	l := f.mustOpen()
+	defer l.Close()
+	if l.EndOffset() != 20 || len(readAll(t, l, 0)) != 20 {
+		t.Fatalf("end %d, want 20", l.EndOffset())
+	}
+}
+
+func TestCorruptionBelowTheRecoveryPointFailStops(t *testing.T) {
+	cases := []struct {
+		name   string
+		batch  int    // which batch to damage
+		atOpen bool   // recovery reads it (segment holding the recovery point, or a trusted tail)
+		file   string // a checkpoint file to damage instead
+	}{
+		{name: "segment holding the recovery point", batch: 55, atOpen: true},
+		{name: "tail of a trusted segment", batch: 12, atOpen: true},
+		{name: "indexed part of a trusted segment", batch: 2, atOpen: false},
+		{name: "partition checkpoint", file: partitionCheckpointName, atOpen: true},
+		{name: "epoch checkpoint", file: epochCheckpointName, atOpen: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			places := f.build(60, 58)
+			if c.file != "" {
+				f.flip(c.file, 30)
+			} else {
+				f.flip(places[c.batch].file, places[c.batch].pos+70)
+			}
+			l, err := f.open()
+			if c.atOpen {
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("open: want ErrCorrupt, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			defer l.Close()
+			_, err = l.Read(places[c.batch].offset, 1, l.EndOffset())
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("read: want ErrCorrupt, got %v", err)
+			}
+			if _, err := l.Read(0, 1, l.EndOffset()); !errors.Is(err, ErrFailed) {
+				t.Fatalf("after corruption the log must refuse reads, got %v", err)
+			}
+		})
+	}
+}
+
+func TestDamagedIndexHintsAreHarmless(t *testing.T) {
+	f := newFixture(t)
+	f.build(60, 60)
+	names, _ := os.ReadDir(filepath.Join(f.root, "topic-0"))
+	for _, n := range names {
+		if filepath.Ext(n.Name()) == indexSuffix {
+			if err := os.Truncate(f.path(n.Name()), 13); err != nil { // one entry and a torn one
+				t.Fatal(err)
+			}
+		}
+	}
+	l := f.mustOpen()
+	defer l.Close()
+	if hs := readAll(t, l, 0); len(hs) != 60 {
+		t.Fatalf("%d batches, want 60", len(hs))
+	}
+}
