@@ -1,0 +1,2 @@
+// Package newthing is in no row of the layer table.
+package newthing // planted: UnknownPackage
