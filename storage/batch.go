@@ -141,10 +141,10 @@ func ValidateBatch(batch []byte) (BatchHeader, error) {
 	return h, nil
 }
 
-// assignBatch stamps base and epoch into batch (both outside the CRC) and,
+// AssignBatch stamps base and epoch into batch (both outside the CRC) and,
 // for LogAppendTime topics, rewrites attributes and MaxTimestamp and
 // recomputes the CRC, as Kafka's LogValidator does.
-func assignBatch(batch []byte, base Offset, epoch Epoch, logAppendTimeMs int64, logAppendTime bool) {
+func AssignBatch(batch []byte, base Offset, epoch Epoch, logAppendTimeMs int64, logAppendTime bool) {
 	be := binary.BigEndian
 	be.PutUint64(batch[offBaseOffset:], uint64(base))
 	be.PutUint32(batch[offLeaderEpoch:], uint32(epoch))

@@ -57,7 +57,7 @@ func TestValidateBatch(t *testing.T) {
 func TestAssignBatch(t *testing.T) {
 	for _, logAppend := range []bool{false, true} {
 		b := testBatch(2, []byte("xy"), 100)
-		assignBatch(b, 42, 7, 5000, logAppend)
+		AssignBatch(b, 42, 7, 5000, logAppend)
 		h, err := ValidateBatch(b)
 		if err != nil {
 			t.Fatalf("logAppend=%v: batch invalid after assign: %v", logAppend, err)

@@ -78,6 +78,7 @@ type SegmentInfo struct {
 	Base, Next       Offset
 	SizeBytes        int64
 	LargestTimestamp int64 // -1 when no batch has a timestamp
+	CreatedMs        int64 // wall time the segment was created or this process opened it
 	Active           bool
 }
 
@@ -139,7 +140,7 @@ func (l *Log) Segments() []SegmentInfo {
 	out := make([]SegmentInfo, len(l.segments))
 	for i, s := range l.segments {
 		out[i] = SegmentInfo{Base: s.base, Next: s.next, SizeBytes: s.size,
-			LargestTimestamp: s.maxTimestamp, Active: i == len(l.segments)-1}
+			LargestTimestamp: s.maxTimestamp, CreatedMs: s.createdMs, Active: i == len(l.segments)-1}
 	}
 	return out
 }
@@ -169,7 +170,7 @@ func (l *Log) append(batch []byte, opts AppendOptions, assign bool) (AppendResul
 	}
 	end := l.EndOffset()
 	if assign {
-		assignBatch(batch, end, opts.Epoch, opts.NowMs, opts.LogAppendTime)
+		AssignBatch(batch, end, opts.Epoch, opts.NowMs, opts.LogAppendTime)
 		h = DecodeBatchHeader(batch)
 	} else if h.BaseOffset < end {
 		return AppendResult{}, fmt.Errorf("%w: base offset %d below the log end %d", ErrInvalidBatch, h.BaseOffset, end)
@@ -186,6 +187,13 @@ func (l *Log) append(batch []byte, opts AppendOptions, assign bool) (AppendResul
 	if err := s.write(batch); err != nil {
 		if errors.Is(err, ErrFailed) {
 			return AppendResult{}, l.fail(err)
+		}
+		if rolled && len(l.segments) > 1 {
+			// Leave no empty segment behind: it would move the log end to
+			// a batch that was never written.
+			if rerr := l.removeSegment(len(l.segments) - 1); rerr != nil {
+				return AppendResult{}, l.fail(rerr)
+			}
 		}
 		return AppendResult{}, err
 	}
@@ -217,6 +225,12 @@ func (l *Log) maybeRoll(h *BatchHeader, opts AppendOptions) (bool, error) {
 		if err := l.removeSegment(len(l.segments) - 1); err != nil {
 			return false, err
 		}
+	}
+	// The rolled segment is synced before the next one exists: otherwise a
+	// crash could lose its tail yet keep the new segment, leaving a hole
+	// that recovery cannot tell from a legitimate gap. One fsync per roll.
+	if err := s.sync(); err != nil {
+		return false, l.fail(err)
 	}
 	return true, l.createSegment(h.BaseOffset, opts.NowMs)
 }

@@ -41,7 +41,7 @@ func (l *Log) Read(from Offset, maxBytes int, upTo Offset) (ReadResult, error) {
 		if err != nil {
 			return ReadResult{}, err
 		}
-		if found {
+		if found { // batches may be empty: the batch holding from reaches upTo
 			return ReadResult{Batches: batches, Next: lastNextOffset(batches, from)}, nil
 		}
 	}
@@ -79,13 +79,13 @@ func (l *Log) locate(s *segment, from Offset) (int64, BatchHeader, bool, error) 
 }
 
 // locateWithPrev is locate that also returns the end offset of the batch
-// before the one found (the segment's base when none).
+// before the one found (the segment's base when none). Every batch it steps
+// over is CRC-checked: a flipped offset field must not make it skip data.
 func (l *Log) locateWithPrev(s *segment, from Offset) (int64, BatchHeader, Offset, bool, error) {
 	pos, indexed, ok := lookupIndex(s.index, from)
 	prevNext := s.base
-	scratch := l.scratch()
 	for first := true; pos < s.size; first = false {
-		h, err := s.readHeader(pos, s.size, scratch)
+		h, _, err := s.readBatch(pos, s.size, &l.buf)
 		if err != nil {
 			return 0, h, 0, false, err
 		}
@@ -104,14 +104,12 @@ func (l *Log) locateWithPrev(s *segment, from Offset) (int64, BatchHeader, Offse
 	return 0, BatchHeader{}, prevNext, false, nil
 }
 
-// readSegment reads the batches of s starting at the one holding from.
+// readSegment reads the batches of s starting at the one holding from;
+// found is false when s holds no batch whose last offset is ≥ from.
 func (l *Log) readSegment(s *segment, from Offset, maxBytes int, upTo Offset) ([]byte, bool, error) {
 	pos, first, found, err := l.locate(s, from)
 	if err != nil || !found {
 		return nil, false, err
-	}
-	if first.LastOffset() >= upTo {
-		return nil, false, nil
 	}
 	want := min(max(int64(maxBytes), first.Size()), s.size-pos)
 	buf := make([]byte, want)
@@ -125,12 +123,14 @@ func (l *Log) readSegment(s *segment, from Offset, maxBytes int, upTo Offset) ([
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: segment %d at position %d", err, s.base, pos)
 	}
-	return buf[:n], n > 0, nil
+	return buf[:n], true, nil
 }
 
 // validateBatches returns the length of the longest prefix of buf made of
 // whole, valid batches with offsets increasing from firstBase and last
-// offsets below upTo. The first batch must be whole and valid.
+// offsets below upTo. Each batch's CRC is checked before any decision is
+// taken on its header, so a flipped offset field cannot hide a batch. The
+// first batch must be whole.
 func validateBatches(buf []byte, firstBase, upTo Offset) (int, error) {
 	n := 0
 	next := firstBase
@@ -138,19 +138,19 @@ func validateBatches(buf []byte, firstBase, upTo Offset) (int, error) {
 		h := DecodeBatchHeader(buf[n:])
 		if err := checkHeaderShape(&h, int64(len(buf)-n)); err != nil {
 			if n > 0 && h.Magic == 2 && h.BatchLength > 0 && h.Size() > int64(len(buf)-n) {
-				break // a valid batch cut by maxBytes
+				break // a batch cut by maxBytes; its CRC is checked when it is read whole
 			}
 			return 0, fmt.Errorf("%w: %v", errBadBatch, err)
+		}
+		b := buf[n : n+int(h.Size())]
+		if got := BatchCRC(b); got != h.CRC {
+			return 0, fmt.Errorf("%w: crc %08x, header says %08x at offset %d", errBadBatch, got, h.CRC, h.BaseOffset)
 		}
 		if h.BaseOffset < next || (n == 0 && h.BaseOffset != firstBase) {
 			return 0, fmt.Errorf("%w: base offset %d, expected ≥ %d", errBadBatch, h.BaseOffset, next)
 		}
 		if h.LastOffset() >= upTo {
 			break
-		}
-		b := buf[n : n+int(h.Size())]
-		if got := BatchCRC(b); got != h.CRC {
-			return 0, fmt.Errorf("%w: crc %08x, header says %08x at offset %d", errBadBatch, got, h.CRC, h.BaseOffset)
 		}
 		next = h.NextOffset()
 		n += len(b)
@@ -184,9 +184,8 @@ func (l *Log) FindTimestamp(ts int64) (BatchHeader, bool, error) {
 
 func (l *Log) scanForTimestamp(s *segment, ts int64) (BatchHeader, bool, error) {
 	pos := lookupTime(s.times, ts)
-	scratch := l.scratch()
 	for pos < s.size {
-		h, err := s.readHeader(pos, s.size, scratch)
+		h, _, err := s.readBatch(pos, s.size, &l.buf)
 		if err != nil {
 			return h, false, err
 		}

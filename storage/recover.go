@@ -185,6 +185,13 @@ func (l *Log) recoverSegments(nowMs int64) error {
 		}
 		prevEnd = s.next
 	}
+	// A rolled segment whose first batch was lost holds nothing; left in
+	// place it would put the log end past offsets that were never written.
+	for len(l.segments) > 1 && l.active().size == 0 {
+		if err := l.removeSegment(len(l.segments) - 1); err != nil {
+			return err
+		}
+	}
 	if end := l.EndOffset(); end < l.recoveryPoint {
 		return fmt.Errorf("%w: the log ends at %d, below the recovery point %d", ErrCorrupt, end, l.recoveryPoint)
 	}
