@@ -49,10 +49,10 @@ type logMachine struct {
 	rng *env.Rand
 	log *Log
 
-	batches     []modelBatch
-	rp          Offset
-	flipAbove   Offset // lowest flipped batch at or above the recovery point, MaxInt64 if none
-	flipBelow   bool   // a flip was injected below the recovery point
+	batches   []modelBatch
+	rp        Offset
+	flipAbove Offset // lowest flipped batch at or above the recovery point, MaxInt64 if none
+	flipBelow bool   // a flip was injected below the recovery point
 }
 
 // propStats counts what the runs exercised, so a vacuous run shows.
@@ -60,7 +60,9 @@ var propStats struct{ crashes, flips, failStops, truncations int }
 
 const propDir = "p"
 
-func propConfig() Config { return Config{SegmentBytes: 2048, SegmentMs: 1 << 40, IndexIntervalBytes: 200} }
+func propConfig() Config {
+	return Config{SegmentBytes: 2048, SegmentMs: 1 << 40, IndexIntervalBytes: 200}
+}
 
 func (m *logMachine) open(t *rapid.T) {
 	l, err := Open(m.fs, propDir, propConfig(), 0)
