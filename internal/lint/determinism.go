@@ -10,7 +10,7 @@ import (
 // they run identically under the production driver and the simulator, so
 // the determinism bans and the machine rules apply to them (STYLE rule 28).
 // driver, cmd, env, internal and linearizability are not core.
-var coreDirs = []string{"broker", "controller", "replication", "storage", "sim"}
+var coreDirs = []string{"broker", "controller", "replication", "storage", "executor", "sim"}
 
 func inCore(dir string) bool {
 	for _, core := range coreDirs {

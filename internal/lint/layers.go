@@ -50,8 +50,11 @@ var layers = []layer{
 	{dir: "scenarios", may: all, external: anyModule, testCode: true},
 
 	// The production driver and its twin, the simulator.
-	{dir: "driver", may: []string{"broker", "controller", "replication", "storage", "env", "internal"}, external: anyModule},
-	{dir: "sim", may: []string{"broker", "controller", "replication", "storage", "linearizability", "env", "internal"}, external: anyModule},
+	{dir: "driver", may: []string{"executor", "broker", "controller", "replication", "storage", "env", "internal"}, external: anyModule},
+	{dir: "sim", may: []string{"executor", "broker", "controller", "replication", "storage", "linearizability", "env", "internal"}, external: anyModule},
+
+	// The disk half of the executors, shared by driver and sim.
+	{dir: "executor", may: []string{"controller", "replication", "storage", "env", "internal"}, external: anyModule},
 
 	// The deterministic core, top down.
 	{dir: "broker", may: []string{"controller", "replication", "storage", "env", "internal"}, external: anyModule},

@@ -1,0 +1,110 @@
+// Package executor carries out what a partition machine's Ready asks of the
+// disk, with storage. It is the one piece of I/O code the production driver
+// and the simulator share: both call these functions, so the simulator runs
+// the production executor's logic, only on simfs and with its own timing.
+//
+// Every function returns the completion event to deliver; the caller stamps
+// it with the time it delivers it (now). The functions are synchronous and
+// not safe for concurrent use on one Store.
+package executor
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/replication"
+	"github.com/takhin-io/takhin/storage"
+)
+
+// Store is one partition's log as an executor holds it.
+type Store struct {
+	Log *storage.Log
+}
+
+// Open opens the log in dir through recovery and returns the Recovered
+// event for the machine.
+func Open(fs env.FS, dir string, cfg storage.Config, now env.Time, epoch storage.Epoch) (*Store, replication.Recovered, error) {
+	l, err := storage.Open(fs, dir, cfg, now.WallMs)
+	if err != nil {
+		return nil, replication.Recovered{}, err
+	}
+	return &Store{Log: l}, replication.Recovered{
+		Now: now, Start: l.StartOffset(), End: l.EndOffset(), Epoch: epoch,
+	}, nil
+}
+
+// Write appends the Persist's batches (offsets already assigned) and
+// reports how far it got. It stops at the first failure: ENOSPC leaves the
+// log as it was before that batch (storage truncates partial writes).
+func (s *Store) Write(p *replication.Persist, now env.Time) replication.Written {
+	for _, b := range p.Batches {
+		if _, err := s.Log.AppendAssigned(b, storage.AppendOptions{NowMs: now.WallMs}); err != nil {
+			return replication.Written{Now: now, Op: p.Op, UpTo: s.Log.EndOffset(), Err: err}
+		}
+	}
+	return replication.Written{Now: now, Op: p.Op, UpTo: s.Log.EndOffset()}
+}
+
+// Sync makes what Write wrote durable and, when asked, checkpoints. A sync
+// error is fatal (the machine fail-stops the process); a checkpoint that
+// only ran out of space is not: the old checkpoint stays valid.
+func (s *Store) Sync(p *replication.Persist, now env.Time) replication.Synced {
+	if err := s.Log.Sync(); err != nil {
+		return replication.Synced{Now: now, Op: p.Op, Err: err}
+	}
+	if p.Checkpoint {
+		if err := s.Log.Checkpoint(); err != nil && (s.Log.Failed() != nil || !env.IsNoSpace(err)) {
+			return replication.Synced{Now: now, Op: p.Op, Err: err}
+		}
+	}
+	return replication.Synced{Now: now, Op: p.Op, UpTo: s.Log.SyncedEnd()}
+}
+
+// Read carries out one Read.
+func (s *Store) Read(r replication.Read, now env.Time) replication.ReadDone {
+	res, err := s.Log.Read(r.From, r.MaxBytes, r.UpTo)
+	return replication.ReadDone{Now: now, ID: r.ID, Result: res, Err: err}
+}
+
+// Background runs one chunk of a background task.
+func (s *Store) Background(t replication.Task, now env.Time) replication.BackgroundDone {
+	done := replication.BackgroundDone{Now: now, Task: t.ID}
+	switch {
+	case t.Retention != nil:
+		segs := s.Log.Segments()
+		n := storage.DeletableSegments(segs, s.Log.StartOffset(), *t.Retention)
+		if n > 0 {
+			chunk := min(n, max(t.ChunkSegments, 1))
+			if _, err := s.Log.DeleteSegmentsBelow(segs[chunk].Base, chunk); err != nil {
+				done.Err = err
+			}
+			done.More = n > chunk
+		}
+	default:
+		done.Err = errors.New("executor: empty background task")
+	}
+	done.Start = s.Log.StartOffset()
+	return done
+}
+
+// ReadAll reads every batch of the log, for machines (the metadata log)
+// that replay their whole log at start.
+func (s *Store) ReadAll() ([]byte, error) {
+	var out []byte
+	for from := s.Log.StartOffset(); from < s.Log.EndOffset(); {
+		r, err := s.Log.Read(from, 1<<20, s.Log.EndOffset())
+		if err != nil {
+			return nil, err
+		}
+		if len(r.Batches) == 0 {
+			return nil, fmt.Errorf("executor: read at %d returned nothing below the end %d", from, s.Log.EndOffset())
+		}
+		out = append(out, r.Batches...)
+		from = r.Next
+	}
+	return out, nil
+}
+
+// Close closes the log's files.
+func (s *Store) Close() error { return s.Log.Close() }

@@ -1,0 +1,108 @@
+package replication
+
+import (
+	"errors"
+
+	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/storage"
+)
+
+// RequestID names one request to a machine; the caller picks it and gets it
+// back on the Reply.
+type RequestID uint64
+
+// Event is an input to Partition.Step. Every event carries the driver's now.
+type Event interface{ When() env.Time }
+
+// Recovered reports that the executor opened the log through recovery.
+// Recovery syncs what survived, so End is also the high watermark.
+type Recovered struct {
+	Now        env.Time
+	Start, End storage.Offset
+	Epoch      storage.Epoch
+}
+
+// Produce asks to append one batch that the broker has validated. Acks is
+// Kafka's: 0 and 1 are answered once the batch is written, -1 (all) once it
+// is below the high watermark (fsynced). The machine answers every request;
+// the broker drops the answer to acks=0. The machine takes ownership of
+// Batch: it stamps the offsets into it and keeps it in its tail.
+type Produce struct {
+	Now   env.Time
+	ID    RequestID
+	Batch []byte
+	Acks  int16
+}
+
+// Fetch asks for batches from From below the high watermark. It is answered
+// when at least MinBytes are available, or at Deadline (monotonic ns; 0
+// answers at once) with whatever there is.
+type Fetch struct {
+	Now      env.Time
+	ID       RequestID
+	From     storage.Offset
+	MaxBytes int
+	MinBytes int
+	Deadline int64
+}
+
+// Written completes the write half of Persist Op: every batch below UpTo
+// is on disk (not yet synced). Err is set when a write failed (ENOSPC is
+// retryable; the batches from UpTo on failed and nothing of them remains).
+type Written struct {
+	Now  env.Time
+	Op   uint64
+	UpTo storage.Offset
+	Err  error
+}
+
+// Synced completes the sync half of Persist Op: every batch below UpTo is
+// durable. Any Err is fatal for the process.
+type Synced struct {
+	Now  env.Time
+	Op   uint64
+	UpTo storage.Offset
+	Err  error
+}
+
+// ReadDone completes a Read.
+type ReadDone struct {
+	Now    env.Time
+	ID     RequestID
+	Result storage.ReadResult
+	Err    error
+}
+
+// BackgroundDone completes a Background task. Start is the log start offset
+// after it; More says the task stopped at its chunk limit.
+type BackgroundDone struct {
+	Now   env.Time
+	Task  uint64
+	Start storage.Offset
+	More  bool
+	Err   error
+}
+
+// Tick reports that the machine's deadline passed.
+type Tick struct{ Now env.Time }
+
+func (e Recovered) When() env.Time      { return e.Now }
+func (e Produce) When() env.Time        { return e.Now }
+func (e Fetch) When() env.Time          { return e.Now }
+func (e Written) When() env.Time        { return e.Now }
+func (e Synced) When() env.Time         { return e.Now }
+func (e ReadDone) When() env.Time       { return e.Now }
+func (e BackgroundDone) When() env.Time { return e.Now }
+func (e Tick) When() env.Time           { return e.Now }
+
+// Errors carried on replies; the broker maps them to Kafka codes.
+var (
+	// ErrNotReady: the log is still being recovered (retriable).
+	ErrNotReady = errors.New("replication: partition not ready")
+	// ErrStorage: the write or read failed on disk (KAFKA_STORAGE_ERROR).
+	ErrStorage = errors.New("replication: storage error")
+	// ErrOffsetOutOfRange: a fetch outside [log start, log end].
+	ErrOffsetOutOfRange = errors.New("replication: offset out of range")
+	// ErrFailed: the partition has fail-stopped (KAFKA_STORAGE_ERROR).
+	ErrFailed = errors.New("replication: partition failed")
+)

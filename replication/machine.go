@@ -1,0 +1,161 @@
+package replication
+
+import (
+	"fmt"
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/takhin-io/takhin/internal/assert"
+	"github.com/takhin-io/takhin/storage"
+)
+
+func (p *Partition) reply(r Reply) { p.ready.Replies = append(p.ready.Replies, r) }
+
+// stepTick runs what is due: parked fetches past their deadline, and the
+// retention check.
+func (p *Partition) stepTick(e Tick) {
+	if !p.recovered {
+		return
+	}
+	p.wakeFetches(e.Now)
+	if e.Now.Mono >= p.nextRetentionMono && p.task == nil {
+		p.startRetention(e.Now.WallMs)
+	}
+}
+
+func (p *Partition) startRetention(nowMs int64) {
+	p.nextTask++
+	p.task = &Task{
+		ID: p.nextTask,
+		Retention: &storage.RetentionPolicy{
+			RetentionMs: p.cfg.RetentionMs, RetentionBytes: p.cfg.RetentionBytes,
+			HighWatermark: p.hw, NowMs: nowMs,
+		},
+		ChunkSegments: p.cfg.RetentionChunkSegments,
+	}
+	p.ready.Background = append(p.ready.Background, *p.task)
+}
+
+func (p *Partition) stepBackgroundDone(e BackgroundDone) error {
+	if p.task == nil || p.task.ID != e.Task {
+		return fmt.Errorf("replication: unexpected BackgroundDone for task %d", e.Task)
+	}
+	p.task = nil
+	if e.Err != nil {
+		p.fail(e.Err, false)
+		return nil
+	}
+	if e.Start < p.start {
+		assert.Failf("log start went back from %d to %d", p.start, e.Start)
+	}
+	p.start = e.Start
+	if e.More {
+		p.startRetention(e.Now.WallMs)
+		return nil
+	}
+	p.nextRetentionMono = e.Now.Mono + p.cfg.RetentionCheckIntervalMs*1_000_000
+	return nil
+}
+
+// fail fail-stops the partition: every waiting request is answered with
+// ErrFailed and every later one too.
+func (p *Partition) fail(err error, processFatal bool) {
+	if p.failure != nil {
+		return
+	}
+	p.failure = &Failure{Err: err, ProcessFatal: processFatal}
+	p.ready.Failure = p.failure
+	// Work not yet taken by the executor is withdrawn: its requests are
+	// answered below.
+	p.ready.Persist, p.ready.Reads, p.ready.Background = nil, nil, nil
+	p.log.Error("partition failed", zap.String("topic", p.cfg.Topic), zap.Int32("partition", p.cfg.Partition),
+		zap.Bool("process_fatal", processFatal), zap.Error(err))
+	failed := fmt.Errorf("%w: %v", ErrFailed, err)
+	if p.inflight != nil {
+		for _, m := range p.inflight.members {
+			if !m.answered {
+				p.reply(Reply{ID: m.id, Err: failed})
+			}
+		}
+		p.inflight = nil
+	}
+	for _, m := range p.queue {
+		p.reply(Reply{ID: m.id, Err: failed})
+	}
+	for _, f := range p.fetches {
+		p.reply(Reply{ID: f.ID, Err: failed})
+	}
+	for _, id := range sortedIDs(p.reads) {
+		p.reply(Reply{ID: id, Err: failed})
+	}
+	p.queue, p.fetches, p.reads = nil, nil, map[RequestID]bool{}
+}
+
+func (p *Partition) stepFailed(ev Event) error {
+	switch e := ev.(type) {
+	case Produce:
+		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
+	case Fetch:
+		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
+	}
+	return nil // completions after a failure are dropped
+}
+
+// HasReady reports whether Ready has work, including a deadline that moved
+// since the driver last armed its timer.
+func (p *Partition) HasReady() bool {
+	return !p.ready.empty() || p.deadline() != p.armed
+}
+
+// Ready returns the work accumulated since the last Advance, and the next
+// deadline.
+func (p *Partition) Ready() Ready {
+	rd := p.ready
+	rd.Deadline = p.deadline()
+	return rd
+}
+
+// Advance acknowledges that rd, returned by Ready, has been carried out:
+// its Persist, Reads and Background handed to the executor, its replies
+// released, its deadline armed. Work stepped in after that Ready stays.
+func (p *Partition) Advance(rd Ready) {
+	assert.That(len(rd.Replies) <= len(p.ready.Replies) && len(rd.Reads) <= len(p.ready.Reads) &&
+		len(rd.Background) <= len(p.ready.Background), "Advance gets a Ready of this machine")
+	p.ready.Replies = p.ready.Replies[len(rd.Replies):]
+	p.ready.Reads = p.ready.Reads[len(rd.Reads):]
+	p.ready.Background = p.ready.Background[len(rd.Background):]
+	if rd.Persist != nil && p.ready.Persist == rd.Persist {
+		p.ready.Persist = nil
+	}
+	if rd.Failure != nil {
+		p.ready.Failure = nil
+	}
+	p.armed = rd.Deadline
+}
+
+// deadline is the earliest parked fetch or the next retention check.
+func (p *Partition) deadline() int64 {
+	if !p.recovered || p.failure != nil {
+		return 0
+	}
+	d := p.nextRetentionMono
+	if p.task != nil {
+		d = 0
+	}
+	for _, f := range p.fetches {
+		if d == 0 || f.Deadline < d {
+			d = f.Deadline
+		}
+	}
+	return d
+}
+
+func sortedIDs(m map[RequestID]bool) []RequestID {
+	ids := make([]RequestID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}

@@ -1,0 +1,254 @@
+package replication
+
+import (
+	"errors"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/internal/assert"
+	"github.com/takhin-io/takhin/storage"
+)
+
+// PartitionConfig is what a partition machine needs to know.
+type PartitionConfig struct {
+	Topic     string
+	Partition int32
+	// Epoch is the leader epoch stamped on appended batches (0 on one node).
+	Epoch storage.Epoch
+	// LogAppendTime stamps batches with the broker's time
+	// (message.timestamp.type=LogAppendTime).
+	LogAppendTime bool
+	// TailBytesMax bounds the in-memory copy of the newest batches that
+	// fetches are served from without a disk read.
+	TailBytesMax int
+	// PersistBytesMax bounds one group commit; the rest waits for the next.
+	PersistBytesMax int
+	// CheckpointIntervalMs is how often (at most, on the monotonic clock) a
+	// Persist also checkpoints the recovery point
+	// (log.flush.offset.checkpoint.interval.ms).
+	CheckpointIntervalMs int64
+	// RetentionMs and RetentionBytes are retention.ms and retention.bytes
+	// (-1: unlimited); RetentionCheckIntervalMs is
+	// log.retention.check.interval.ms.
+	RetentionMs, RetentionBytes int64
+	RetentionCheckIntervalMs    int64
+	// RetentionChunkSegments bounds one retention chunk.
+	RetentionChunkSegments int
+}
+
+// DefaultPartitionConfig returns Kafka's defaults where Kafka has one.
+func DefaultPartitionConfig(topic string, partition int32) PartitionConfig {
+	return PartitionConfig{
+		Topic: topic, Partition: partition,
+		TailBytesMax: 4 << 20, PersistBytesMax: 8 << 20,
+		CheckpointIntervalMs: 60_000,
+		RetentionMs:          7 * 24 * 3600 * 1000, RetentionBytes: -1,
+		RetentionCheckIntervalMs: 300_000, RetentionChunkSegments: 16,
+	}
+}
+
+// Partition is one partition replica: a single-threaded state machine with
+// no I/O (STYLE rule 6). Offsets are assigned here, when a Persist is built;
+// the high watermark is the synced end.
+type Partition struct {
+	cfg PartitionConfig
+	log *zap.Logger
+
+	recovered bool
+	failure   *Failure
+	start     storage.Offset // log start offset
+	end       storage.Offset // assigned end: offsets below it are in a Persist
+	written   storage.Offset // every batch below it is written
+	hw        storage.Offset // high watermark = synced end
+
+	queue    []*produce // waiting for the next Persist
+	inflight *persistOp // the Persist being carried out
+	fetches  []Fetch    // parked until data or their deadline
+	reads    map[RequestID]bool
+	tail     tail
+	nextOp   uint64
+	task     *Task // background task in flight
+	nextTask uint64
+
+	lastCheckpointMono int64
+	nextRetentionMono  int64
+	ready              Ready
+	armed              int64 // the deadline of the last Ready the driver advanced past
+}
+
+type produce struct {
+	id    RequestID
+	batch []byte
+	acks  int16
+	base  storage.Offset
+	next  storage.Offset // offset after the batch, once assigned
+	// answered: its reply was released (acks 0/1 at Written, or a failed
+	// write); a later fail-stop must not answer it again.
+	answered bool
+}
+
+type persistOp struct {
+	op      uint64
+	members []*produce
+	end     storage.Offset
+	written bool
+}
+
+// NewPartition returns a machine waiting for its Recovered event.
+func NewPartition(cfg PartitionConfig, log *zap.Logger) *Partition {
+	assert.That(cfg.TailBytesMax >= 0 && cfg.PersistBytesMax > 0, "partition config sizes")
+	return &Partition{cfg: cfg, log: log, reads: map[RequestID]bool{}}
+}
+
+// HighWatermark is the synced end.
+func (p *Partition) HighWatermark() storage.Offset { return p.hw }
+
+// LogStart is the log start offset.
+func (p *Partition) LogStart() storage.Offset { return p.start }
+
+// Step applies one event.
+func (p *Partition) Step(ev Event) error {
+	if p.failure != nil {
+		return p.stepFailed(ev)
+	}
+	switch e := ev.(type) {
+	case Recovered:
+		return p.stepRecovered(e)
+	case Produce:
+		return p.stepProduce(e)
+	case Fetch:
+		p.stepFetch(e)
+	case Written:
+		return p.stepWritten(e)
+	case Synced:
+		return p.stepSynced(e)
+	case ReadDone:
+		p.stepReadDone(e)
+	case BackgroundDone:
+		return p.stepBackgroundDone(e)
+	case Tick:
+		p.stepTick(e)
+	default:
+		return fmt.Errorf("replication: unknown event %T", ev)
+	}
+	return nil
+}
+
+func (p *Partition) stepRecovered(e Recovered) error {
+	if p.recovered {
+		return errors.New("replication: recovered twice")
+	}
+	p.recovered = true
+	p.start, p.end, p.written, p.hw = e.Start, e.End, e.End, e.End
+	p.lastCheckpointMono = e.Now.Mono
+	p.nextRetentionMono = e.Now.Mono + p.cfg.RetentionCheckIntervalMs*1_000_000
+	p.tail.reset(e.End)
+	p.maybePersist(e.Now)
+	return nil
+}
+
+func (p *Partition) stepProduce(e Produce) error {
+	if !p.recovered {
+		p.reply(Reply{ID: e.ID, Err: ErrNotReady})
+		return nil
+	}
+	if len(e.Batch) < storage.BatchHeaderSize {
+		return fmt.Errorf("replication: produce %d: %d bytes is not a batch", e.ID, len(e.Batch))
+	}
+	p.queue = append(p.queue, &produce{id: e.ID, batch: e.Batch, acks: e.Acks})
+	p.maybePersist(e.Now)
+	return nil
+}
+
+// maybePersist starts the next group commit when none is in flight.
+func (p *Partition) maybePersist(now env.Time) {
+	if p.inflight != nil || len(p.queue) == 0 || p.failure != nil {
+		return
+	}
+	p.nextOp++
+	op := &persistOp{op: p.nextOp}
+	size := 0
+	for len(p.queue) > 0 && (len(op.members) == 0 || size+len(p.queue[0].batch) <= p.cfg.PersistBytesMax) {
+		m := p.queue[0]
+		p.queue = p.queue[1:]
+		h := storage.DecodeBatchHeader(m.batch)
+		m.base, m.next = p.end, p.end+storage.Offset(h.LastOffsetDelta)+1
+		storage.AssignBatch(m.batch, m.base, p.cfg.Epoch, now.WallMs, p.cfg.LogAppendTime)
+		p.end = m.next
+		size += len(m.batch)
+		op.members = append(op.members, m)
+	}
+	op.end = p.end
+	p.inflight = op
+	batches := make([][]byte, len(op.members))
+	for i, m := range op.members {
+		batches[i] = m.batch
+	}
+	checkpoint := now.Mono-p.lastCheckpointMono >= p.cfg.CheckpointIntervalMs*1_000_000
+	if checkpoint {
+		p.lastCheckpointMono = now.Mono
+	}
+	p.ready.Persist = &Persist{Op: op.op, Batches: batches, Checkpoint: checkpoint}
+}
+
+func (p *Partition) stepWritten(e Written) error {
+	op := p.inflight
+	if op == nil || op.op != e.Op || op.written {
+		return fmt.Errorf("replication: unexpected Written for op %d", e.Op)
+	}
+	op.written = true
+	if e.Err != nil && !env.IsNoSpace(e.Err) {
+		// Only a full disk is retryable; any other write error (EIO, a
+		// failed truncate of a partial write) fail-stops the partition.
+		p.fail(e.Err, false)
+		return nil
+	}
+	assert.That(e.UpTo >= p.written && e.UpTo <= op.end, "written end within the persist")
+	p.written = e.UpTo
+	for _, m := range op.members {
+		switch {
+		case m.next <= e.UpTo:
+			p.tail.add(m.base, m.batch, p.cfg.TailBytesMax)
+			if m.acks != -1 {
+				p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: p.hw, LogStart: p.start})
+				m.answered = true
+			}
+		default:
+			p.reply(Reply{ID: m.id, Err: fmt.Errorf("%w: %v", ErrStorage, e.Err)})
+			m.answered = true
+		}
+	}
+	if e.UpTo < op.end {
+		// The failed batches' offsets are free again: the log ends at UpTo.
+		p.end = e.UpTo
+		p.log.Warn("write failed", zap.String("topic", p.cfg.Topic), zap.Int32("partition", p.cfg.Partition), zap.Error(e.Err))
+	}
+	return nil
+}
+
+func (p *Partition) stepSynced(e Synced) error {
+	op := p.inflight
+	if op == nil || op.op != e.Op || !op.written {
+		return fmt.Errorf("replication: unexpected Synced for op %d", e.Op)
+	}
+	if e.Err != nil {
+		p.fail(e.Err, true)
+		return nil
+	}
+	assert.That(e.UpTo == p.written, "a persist syncs what it wrote")
+	p.inflight = nil
+	if e.UpTo < p.hw {
+		assert.Failf("high watermark went back from %d to %d", p.hw, e.UpTo)
+	}
+	p.hw = e.UpTo
+	for _, m := range op.members {
+		if m.acks == -1 && m.next <= p.hw {
+			p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: p.hw, LogStart: p.start})
+		}
+	}
+	p.wakeFetches(e.Now)
+	p.maybePersist(e.Now)
+	return nil
+}

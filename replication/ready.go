@@ -1,0 +1,76 @@
+package replication
+
+import "github.com/takhin-io/takhin/storage"
+
+// Ready is what the partition wants done, in this order:
+//
+//  1. Persist: append Batches (offsets already assigned; AppendAssigned),
+//     report Written, then fsync and report Synced; then, if Checkpoint,
+//     checkpoint the log. At most one Persist is in flight: appends that
+//     arrive meanwhile wait and go together in the next one (group commit).
+//  2. Reads and Background tasks: run them, report ReadDone and
+//     BackgroundDone. At most one Background task is in flight.
+//  3. Replies: release them to the callers. Replies that depend on
+//     durability appear only after the Synced event that covers them.
+//  4. Deadline: arm one timer; deliver Tick when it passes.
+//
+// Failure, when set, stops the partition (and, when ProcessFatal, the
+// whole process, which restarts through recovery).
+type Ready struct {
+	Persist    *Persist
+	Reads      []Read
+	Background []Task
+	Replies    []Reply
+	Deadline   int64 // monotonic ns of the next Tick; 0 for none
+	Failure    *Failure
+}
+
+// Persist is one group commit.
+type Persist struct {
+	Op         uint64
+	Batches    [][]byte
+	Checkpoint bool
+}
+
+// Read asks the executor for storage.Log.Read(From, MaxBytes, UpTo).
+type Read struct {
+	ID       RequestID
+	From     storage.Offset
+	MaxBytes int
+	UpTo     storage.Offset
+}
+
+// Task is background work run in bounded chunks; each chunk ends in a
+// BackgroundDone.
+type Task struct {
+	ID uint64
+	// Retention deletes the prefix of segments Kafka's deletableSegments
+	// rule allows, at most ChunkSegments of them.
+	Retention *storage.RetentionPolicy
+	// ChunkSegments bounds one chunk.
+	ChunkSegments int
+}
+
+// Reply answers one request.
+type Reply struct {
+	ID RequestID
+	// Produce: the batch's base offset. Fetch: the batches (whole,
+	// CRC-checked) and the offsets a Kafka fetch response carries.
+	Base          storage.Offset
+	Batches       []byte
+	HighWatermark storage.Offset
+	LogStart      storage.Offset
+	Err           error
+}
+
+// Failure is a fail-stop.
+type Failure struct {
+	Err          error
+	ProcessFatal bool
+}
+
+// HasReady reports whether Ready would return anything to do.
+func (r *Ready) empty() bool {
+	return r.Persist == nil && len(r.Reads) == 0 && len(r.Background) == 0 &&
+		len(r.Replies) == 0 && r.Failure == nil
+}
