@@ -99,6 +99,7 @@ type persistOp struct {
 // NewPartition returns a machine waiting for its Recovered event.
 func NewPartition(cfg PartitionConfig, log *zap.Logger) *Partition {
 	assert.That(cfg.TailBytesMax >= 0 && cfg.PersistBytesMax > 0, "partition config sizes")
+	assert.That(cfg.RetentionCheckIntervalMs > 0, "a positive retention check interval")
 	return &Partition{cfg: cfg, log: log, reads: map[RequestID]bool{}}
 }
 

@@ -6,7 +6,8 @@ import "github.com/takhin-io/takhin/storage"
 //
 //  1. Persist: append Batches (offsets already assigned; AppendAssigned),
 //     report Written, then fsync and report Synced; then, if Checkpoint,
-//     checkpoint the log. At most one Persist is in flight: appends that
+//     checkpoint the log. Synced is owed even after a Written with an
+//     error (it syncs what was written before the failure). At most one Persist is in flight: appends that
 //     arrive meanwhile wait and go together in the next one (group commit).
 //  2. Reads and Background tasks: run them, report ReadDone and
 //     BackgroundDone. At most one Background task is in flight.
@@ -69,7 +70,7 @@ type Failure struct {
 	ProcessFatal bool
 }
 
-// HasReady reports whether Ready would return anything to do.
+// empty reports whether r holds nothing to do (its deadline aside).
 func (r *Ready) empty() bool {
 	return r.Persist == nil && len(r.Reads) == 0 && len(r.Background) == 0 &&
 		len(r.Replies) == 0 && r.Failure == nil
