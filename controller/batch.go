@@ -1,10 +1,8 @@
 package controller
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -12,61 +10,19 @@ import (
 	"github.com/takhin-io/takhin/storage"
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// Offsets in a v2 batch header that kmsg does not name: the CRC covers
-// everything from the attributes on, and the records follow the header.
-const (
-	crcOffset        = 17
-	attributesOffset = 21
-	// batchLengthBase is the bytes of FirstOffset and Length, which the
-	// Length field does not count.
-	batchLengthBase = 12
-	// attrCompression masks the compression codec bits of Attributes.
-	attrCompression = 0x07
-)
-
 // encodeBatch builds one uncompressed v2 batch holding one record per
-// value, with kmsg: producer id -1 (not idempotent), CreateTime nowMs.
-// BaseOffset and PartitionLeaderEpoch are left for the partition to assign
-// (storage.AssignBatch); both lie outside the CRC.
+// value (storage.EncodeBatch: kmsg's codec, no producer, CreateTime nowMs).
 func encodeBatch(values [][]byte, nowMs int64) []byte {
 	assert.That(len(values) > 0, "a metadata batch holds at least one record")
-	var records []byte
+	records := make([]kmsg.Record, len(values))
 	for i, v := range values {
-		records = appendRecord(records, int32(i), v)
+		records[i].Value = v
 	}
-	b := kmsg.RecordBatch{
-		FirstOffset:          0,
-		PartitionLeaderEpoch: -1,
-		Magic:                2,
-		Attributes:           0,
-		LastOffsetDelta:      int32(len(values) - 1),
-		FirstTimestamp:       nowMs,
-		MaxTimestamp:         nowMs,
-		ProducerID:           -1,
-		ProducerEpoch:        -1,
-		FirstSequence:        -1,
-		NumRecords:           int32(len(values)),
-		Records:              records,
-	}
-	b.Length = int32(storage.BatchHeaderSize - batchLengthBase + len(records))
-	out := b.AppendTo(nil)
-	binary.BigEndian.PutUint32(out[crcOffset:], crc32.Checksum(out[attributesOffset:], castagnoli))
+	out := storage.EncodeBatch(records, nowMs)
 	if _, err := storage.ValidateBatch(out); err != nil {
 		assert.Failf("encoded metadata batch invalid: %v", err)
 	}
 	return out
-}
-
-// appendRecord appends one record with kmsg's varint encoding. Length
-// counts the bytes after itself, so the record is encoded once without it
-// to learn its size.
-func appendRecord(dst []byte, offsetDelta int32, value []byte) []byte {
-	r := kmsg.Record{OffsetDelta: offsetDelta, Value: value}
-	body := r.AppendTo(nil)[1:] // Length 0 takes one varint byte
-	r.Length = int32(len(body))
-	return r.AppendTo(dst)
 }
 
 // decodedBatch is one batch of the metadata log and its records.
@@ -109,17 +65,10 @@ func decodeBatch(b []byte) (decodedBatch, error) {
 	if h.IsControl() {
 		return d, nil
 	}
-	var rb kmsg.RecordBatch
-	if err := rb.ReadFrom(b); err != nil {
-		return d, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+	if h.RecordCount <= 0 || h.LastOffsetDelta != h.RecordCount-1 {
+		return d, fmt.Errorf("batch at offset %d: %d records, last offset delta %d", h.BaseOffset, h.RecordCount, h.LastOffsetDelta)
 	}
-	switch {
-	case rb.Attributes&attrCompression != 0:
-		return d, fmt.Errorf("batch at offset %d: compressed (attributes %#x)", h.BaseOffset, rb.Attributes)
-	case rb.NumRecords <= 0 || rb.LastOffsetDelta != rb.NumRecords-1:
-		return d, fmt.Errorf("batch at offset %d: %d records, last offset delta %d", h.BaseOffset, rb.NumRecords, rb.LastOffsetDelta)
-	}
-	values, err := readRecordValues(rb.Records, int(rb.NumRecords))
+	values, err := readRecordValues(b)
 	if err != nil {
 		return d, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
 	}
@@ -133,35 +82,20 @@ func decodeBatch(b []byte) (decodedBatch, error) {
 	return d, nil
 }
 
-// readRecordValues splits n records as kgo does (the varint Length, then
-// kmsg.Record.ReadFrom on exactly that many bytes) and returns their
-// values. Offset deltas must be 0, 1, …, n-1 and no bytes may remain.
-func readRecordValues(b []byte, n int) ([][]byte, error) {
-	if n > len(b) {
-		return nil, fmt.Errorf("%d records in %d bytes", n, len(b)) // and no huge allocation
+// readRecordValues returns the values of a valid batch's records
+// (storage.ReadRecords: kmsg's codec, offset deltas 0, 1, …); a null value
+// is an error.
+func readRecordValues(batch []byte) ([][]byte, error) {
+	records, err := storage.ReadRecords(batch)
+	if err != nil {
+		return nil, err
 	}
-	values := make([][]byte, 0, n)
-	for i := range n {
-		length, used := binary.Varint(b)
-		if used <= 0 || length < 0 || length > int64(len(b)-used) {
-			return nil, fmt.Errorf("record %d: bad length", i)
-		}
-		total := used + int(length)
-		var r kmsg.Record
-		if err := r.ReadFrom(b[:total]); err != nil {
-			return nil, fmt.Errorf("record %d: %w", i, err)
-		}
-		if r.OffsetDelta != int32(i) {
-			return nil, fmt.Errorf("record %d: offset delta %d", i, r.OffsetDelta)
-		}
+	values := make([][]byte, len(records))
+	for i, r := range records {
 		if r.Value == nil {
 			return nil, errors.New("record with a null value")
 		}
-		values = append(values, r.Value)
-		b = b[total:]
-	}
-	if len(b) != 0 {
-		return nil, fmt.Errorf("%d bytes after the last record", len(b))
+		values[i] = r.Value
 	}
 	return values, nil
 }

@@ -8,7 +8,6 @@ package controller
 import (
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"reflect"
 	"strings"
 	"testing"
@@ -143,7 +142,7 @@ func TestBatchDecodeErrors(t *testing.T) {
 	}{
 		{"short", func() []byte { return good[:30] }},
 		{"crc", func() []byte { b := clone(good); b[len(b)-1] ^= 1; return b }},
-		{"compressed", func() []byte { return reseal(good, func(b []byte) { b[attributesOffset+1] |= 1 }) }},
+		{"compressed", func() []byte { return reseal(good, func(b []byte) { b[22] |= 1 }) }}, // the low byte of Attributes: a codec
 		{"record count", func() []byte { return reseal(good, func(b []byte) { binary.BigEndian.PutUint32(b[57:], 2) }) }},
 		{"record length", func() []byte { return reseal(good, func(b []byte) { b[storage.BatchHeaderSize] = 0x7f }) }},
 		{"offset delta", func() []byte {
@@ -208,16 +207,17 @@ func clone(b []byte) []byte { return append([]byte(nil), b...) }
 func reseal(batch []byte, edit func([]byte)) []byte {
 	b := clone(batch)
 	edit(b)
-	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-batchLengthBase))
-	binary.BigEndian.PutUint32(b[crcOffset:], crc32.Checksum(b[attributesOffset:], castagnoli))
+	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12)) // Length counts what follows it
+	binary.BigEndian.PutUint32(b[17:], storage.BatchCRC(b))
 	return b
 }
 
 // encodeBatchDeltas builds a one-record batch whose offset delta is wrong.
 func encodeBatchDeltas(deltas []int32, value string) []byte {
 	b := encodeBatch([][]byte{[]byte(value)}, 0)
-	records := appendRecord(nil, deltas[0], []byte(value))
-	return append(b[:storage.BatchHeaderSize], records...)
+	r := kmsg.Record{OffsetDelta: deltas[0], Value: []byte(value)}
+	r.Length = int32(len(r.AppendTo(nil)) - 1)
+	return append(b[:storage.BatchHeaderSize], r.AppendTo(nil)...)
 }
 
 func encodeNullValue() []byte {
@@ -243,11 +243,7 @@ func rewriteRecord(t testing.TB, log []byte, offset int64, value []byte) []byte 
 			out = append(out, batch...)
 			continue
 		}
-		var rb kmsg.RecordBatch
-		if err := rb.ReadFrom(batch); err != nil {
-			t.Fatal(err)
-		}
-		values, err := readRecordValues(rb.Records, int(rb.NumRecords))
+		values, err := readRecordValues(batch)
 		if err != nil {
 			t.Fatal(err)
 		}
