@@ -28,6 +28,17 @@ const (
 	tempSuffix      = ".tmp"
 )
 
+// WriteCheckpoint is writeCheckpoint for the executors' own small files
+// (a partition's topic-id marker).
+func WriteCheckpoint(fs env.FS, dir, name, kind string, lines []string) (fatal bool, err error) {
+	return writeCheckpoint(fs, dir, name, kind, lines)
+}
+
+// ReadCheckpoint is readCheckpoint for the executors' own small files.
+func ReadCheckpoint(fs env.FS, dir, name, kind string) (lines []string, found bool, err error) {
+	return readCheckpoint(fs, dir, name, kind)
+}
+
 // writeCheckpoint replaces dir/name with lines. An error from Create or
 // Write (ENOSPC) leaves the old checkpoint in place; an error from Sync or
 // SyncDir must be treated as fatal by the caller.

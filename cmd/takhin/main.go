@@ -17,6 +17,7 @@ const usage = `usage: takhin <command> [flags]
 
 commands:
   serve     run a broker (the Kafka listener lands with the data-path issue)
+  sim       run the deterministic simulator: --seed N, or --seconds S to sweep
   version   print the version
 `
 
@@ -33,6 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "takhin serve: not yet — the Kafka listener lands with the data-path issue; "+
 			"this build has the storage engine only (see README.md)")
 		return 1
+	case "sim":
+		return runSim(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "takhin", version)
 		return 0

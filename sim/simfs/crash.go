@@ -36,6 +36,7 @@ func (fs *FS) recover(dir *inode, rng *env.Rand, seen map[*inode]bool) {
 		node := dir.entries[name]
 		assert.That(!seen[node], "simfs: inode reachable by two names after crash")
 		seen[node] = true
+		node.links, node.opens = 1, 0 // one name survives; no handle does
 		if node.isDir {
 			fs.recover(node, rng, seen)
 			continue
@@ -43,7 +44,6 @@ func (fs *FS) recover(dir *inode, rng *env.Rand, seen map[*inode]bool) {
 		node.data = tear(node.durable, node.data, rng, fs.sector)
 		node.durable = slices.Clone(node.data)
 		node.dirtyFrom = len(node.data)
-		node.links, node.opens = 1, 0
 		fs.used += int64(len(node.data))
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/takhin-io/takhin/env"
 )
 
 // names lists which of paths exist, as "a,c" (or "-" for none).
@@ -213,5 +215,28 @@ func TestCheckpointProtocol(t *testing.T) {
 			got, _ := get(t, fs, "ckpt")
 			return fmt.Sprintf("%s %c%d", names(t, fs, "ckpt", "ckpt.tmp"), got[0], len(got)/100)
 		}, legal...)
+	}
+}
+
+// A directory whose removal a crash reverted can be removed again: its
+// reference count is rebuilt like a file's (found by the simulator).
+func TestRemoveDirAgainAfterRevertedRemove(t *testing.T) {
+	for seed := uint64(0); seed < 50; seed++ {
+		fs := New(env.NewRand(seed, "disk"), Options{})
+		if err := fs.MkdirAll("d"); err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.SyncDir("."); err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Remove("d"); err != nil {
+			t.Fatal(err)
+		}
+		fs.Crash(env.NewRand(seed, "crash"))
+		if names, _ := fs.List("."); len(names) == 1 {
+			if err := fs.Remove("d"); err != nil {
+				t.Fatalf("seed %d: remove again: %v", seed, err)
+			}
+		}
 	}
 }

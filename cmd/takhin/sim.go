@@ -1,0 +1,79 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/takhin-io/takhin/sim"
+)
+
+// runSim is `takhin sim`: one seed (--seed N), or a sweep of random seeds
+// for a wall-clock budget (--seconds S). The wall clock and the seed
+// sweep live here, never in package sim.
+func runSim(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seed := fs.String("seed", "", "run this seed (decimal); repeat the exact run")
+	seconds := fs.Int("seconds", 0, "sweep random seeds for this many wall-clock seconds")
+	steps := fs.Int("steps", 0, "override the number of steps")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch {
+	case *seed != "":
+		n, err := strconv.ParseUint(*seed, 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "takhin sim: --seed %q is not a number\n", *seed)
+			return 2
+		}
+		return runSeed(n, *steps, stdout)
+	case *seconds > 0:
+		return sweepSeeds(time.Duration(*seconds)*time.Second, *steps, stdout)
+	default:
+		fmt.Fprintln(stderr, "usage: takhin sim --seed N | --seconds S [--steps K]")
+		return 2
+	}
+}
+
+func options(seed uint64, steps int) sim.Options {
+	o := sim.Swarm(seed)
+	if steps > 0 {
+		o.Steps = steps
+	}
+	return o
+}
+
+func runSeed(seed uint64, steps int, stdout io.Writer) int {
+	r := sim.Run(options(seed, steps))
+	fmt.Fprint(stdout, r.Summary())
+	if !r.OK() {
+		fmt.Fprintf(stdout, "reproduce: make sim SEED=%d\n", seed)
+		return 1
+	}
+	return 0
+}
+
+// sweepSeeds runs seeds drawn from the process's start time until the
+// budget is spent, and stops at the first failing seed.
+func sweepSeeds(budget time.Duration, steps int, stdout io.Writer) int {
+	start := time.Now()
+	next := uint64(start.UnixNano())
+	runs := 0
+	for time.Since(start) < budget {
+		next = next*6364136223846793005 + 1442695040888963407
+		seed := next >> 16
+		r := sim.Run(options(seed, steps))
+		runs++
+		if !r.OK() {
+			fmt.Fprint(stdout, r.Summary())
+			fmt.Fprintf(stdout, "reproduce: make sim SEED=%d\n", seed)
+			return 1
+		}
+	}
+	fmt.Fprintf(stdout, "sweep: %d seeds in %s, all ok (%.0f seeds/minute)\n", runs, time.Since(start).Round(time.Second),
+		float64(runs)/time.Since(start).Minutes())
+	return 0
+}

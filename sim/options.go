@@ -1,0 +1,62 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/takhin-io/takhin/env"
+)
+
+// Options is one run's configuration. Swarm draws it from the seed (swarm
+// testing: each seed picks which faults are on and how often), so a seed
+// alone reproduces a run.
+type Options struct {
+	Seed uint64
+	// Steps bounds the run: actions executed, all kinds counted.
+	Steps int
+	// Topics is how many topics the workload keeps around (it creates,
+	// deletes and alters them); Partitions is each new topic's count.
+	Topics, Partitions int
+	// ClientGapUs is the mean virtual time between client operations.
+	ClientGapUs int64
+	// DiskLatencyUs bounds one simulated disk operation's latency.
+	DiskLatencyUs int64
+	// SegmentBytes is small so that segments roll and recovery crosses them.
+	SegmentBytes int64
+	// Faults.
+	CrashPerMille    int     // chance, per client operation, of a crash at a random later instant
+	SyncFailure      float64 // per fsync: EIO (fatal: the node crashes and recovers)
+	DiskFullPerMille int     // chance, per client operation, of a disk-full episode
+}
+
+// Swarm picks the options of seed.
+func Swarm(seed uint64) Options {
+	r := env.NewRand(seed, "options")
+	o := Options{
+		Seed:          seed,
+		Steps:         20_000,
+		Topics:        1 + r.IntN(3),
+		Partitions:    1 + r.IntN(3),
+		ClientGapUs:   []int64{50, 200, 1000}[r.IntN(3)],
+		DiskLatencyUs: []int64{10, 100, 2000}[r.IntN(3)],
+		SegmentBytes:  []int64{1024, 4096, 1 << 20}[r.IntN(3)],
+	}
+	if r.Chance(0.7) {
+		o.CrashPerMille = 1 + r.IntN(10)
+	}
+	if r.Chance(0.4) {
+		o.SyncFailure = []float64{0.001, 0.01}[r.IntN(2)]
+	}
+	if r.Chance(0.4) {
+		o.DiskFullPerMille = 1 + r.IntN(5)
+	}
+	return o
+}
+
+func (o Options) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed=%d steps=%d topics=%d partitions=%d client-gap=%dus disk-latency=%dus segment-bytes=%d",
+		o.Seed, o.Steps, o.Topics, o.Partitions, o.ClientGapUs, o.DiskLatencyUs, o.SegmentBytes)
+	fmt.Fprintf(&b, " faults: crash=%d‰ sync-failure=%g disk-full=%d‰", o.CrashPerMille, o.SyncFailure, o.DiskFullPerMille)
+	return b.String()
+}

@@ -1,0 +1,161 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/takhin-io/takhin/controller"
+	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/replication"
+	"github.com/takhin-io/takhin/storage"
+)
+
+// workload is the seeded client side of a run: it produces (acks=all and
+// acks=1), fetches, creates and deletes topics, and injects the faults the
+// options turn on, at random instants of virtual time.
+type workload struct {
+	w    *world
+	n    *node
+	rng  *env.Rand
+	opts *Options
+	chk  *checker
+
+	nextID   uint64
+	produces map[uint64]sentProduce
+	fetches  map[uint64]string // request id → partition key
+	changes  map[uint64]controller.Change
+	payloads int
+	topicSeq int
+	counts   Counts
+}
+
+type sentProduce struct {
+	key     string
+	payload string
+	acks    int16
+}
+
+// Counts is what a run did.
+type Counts struct {
+	Steps, Crashes, DiskFull                  int
+	Produced, AckedAll, AckedOne, ProduceErrs int
+	Fetches, FetchedBatches                   int
+	TopicChanges, TopicChangesAcked           int
+}
+
+func newWorkload(w *world, n *node, opts *Options, chk *checker) *workload {
+	return &workload{
+		w: w, n: n, rng: env.NewRand(opts.Seed, "workload"), opts: opts, chk: chk,
+		produces: map[uint64]sentProduce{}, fetches: map[uint64]string{}, changes: map[uint64]controller.Change{},
+	}
+}
+
+// tick runs one client operation and schedules the next.
+func (wl *workload) tick() {
+	wl.w.schedule(wl.w.now+1_000*(1+wl.rng.Int64N(2*wl.opts.ClientGapUs)), nil, wl.tick)
+	wl.maybeInjectFaults()
+	if !wl.n.up || wl.n.image == nil {
+		return
+	}
+	switch r := wl.rng.IntN(100); {
+	case r < 5 || len(wl.n.parts) == 0:
+		wl.changeTopics()
+	case r < 70:
+		wl.produce()
+	default:
+		wl.fetch()
+	}
+}
+
+func (wl *workload) maybeInjectFaults() {
+	if wl.opts.CrashPerMille > 0 && wl.rng.IntN(1000) < wl.opts.CrashPerMille {
+		wl.counts.Crashes++
+		wl.w.schedule(wl.w.now+wl.rng.Int64N(2_000_000), wl.n, func() { wl.n.crash("injected") })
+	}
+	if wl.opts.DiskFullPerMille > 0 && wl.rng.IntN(1000) < wl.opts.DiskFullPerMille {
+		wl.counts.DiskFull++
+		usage, err := wl.n.fs.Usage(".")
+		if err == nil {
+			wl.n.fs.SetCapacity(usage.TotalBytes - usage.UsableBytes + wl.rng.Int64N(4096))
+			wl.w.schedule(wl.w.now+wl.rng.Int64N(20_000_000), nil, func() { wl.n.fs.SetCapacity(0) })
+		}
+	}
+}
+
+func (wl *workload) pick() *part { return wl.n.parts[wl.rng.IntN(len(wl.n.parts))] }
+
+func (wl *workload) produce() {
+	p := wl.pick()
+	wl.payloads++
+	payload := fmt.Sprintf("v%d", wl.payloads)
+	records := make([]kmsg.Record, 1+wl.rng.IntN(3))
+	for i := range records {
+		records[i].Value = []byte(fmt.Sprintf("%s.%d", payload, i))
+	}
+	acks := int16(-1)
+	if wl.rng.IntN(4) == 0 {
+		acks = 1
+	}
+	wl.nextID++
+	id := wl.nextID
+	key := partKey(p)
+	wl.produces[id] = sentProduce{key: key, payload: payload, acks: acks}
+	wl.chk.sent(payload)
+	wl.counts.Produced++
+	batch := storage.EncodeBatch(records, wl.n.now().WallMs)
+	wl.send(func() {
+		if q := wl.n.partition(p.dir); q == p {
+			wl.n.stepPartition(p, replication.Produce{Now: wl.n.now(), ID: replication.RequestID(id), Batch: batch, Acks: acks})
+		}
+	})
+}
+
+func (wl *workload) fetch() {
+	p := wl.pick()
+	key := partKey(p)
+	from := wl.chk.fetchOffset(key, wl.rng)
+	wl.nextID++
+	id := wl.nextID
+	wl.fetches[id] = key
+	wl.counts.Fetches++
+	deadline := wl.w.now + wl.rng.Int64N(5_000_000)
+	wl.send(func() {
+		if q := wl.n.partition(p.dir); q == p {
+			wl.n.stepPartition(p, replication.Fetch{Now: wl.n.now(), ID: replication.RequestID(id), From: from,
+				MaxBytes: 1 + wl.rng.IntN(4096), MinBytes: 1, Deadline: deadline})
+		}
+	})
+}
+
+func (wl *workload) changeTopics() {
+	topics := wl.n.image.Topics()
+	var ch controller.Change
+	switch {
+	case len(topics) < wl.opts.Topics:
+		wl.topicSeq++
+		ch = controller.CreateTopic{Name: fmt.Sprintf("t%d", wl.topicSeq%5), Partitions: int32(wl.opts.Partitions)}
+	case wl.rng.IntN(3) == 0:
+		t := topics[wl.rng.IntN(len(topics))]
+		ch = controller.DeleteTopic{Name: t.Name, ID: t.ID} // by both: it must be this topic
+		wl.chk.mayBeGone[t.ID] = true
+	default:
+		t := topics[wl.rng.IntN(len(topics))]
+		ch = controller.CreatePartitions{Name: t.Name, Count: t.Partitions + 1}
+	}
+	wl.nextID++
+	id := wl.nextID
+	wl.changes[id] = ch
+	wl.counts.TopicChanges++
+	wl.send(func() {
+		wl.n.stepController(controller.Propose{Now: wl.n.now(), ID: controller.RequestID(id), Change: ch})
+	})
+}
+
+// send delivers a request to the node after a network delay; it is lost if
+// the node crashes first, like a request on a connection that breaks.
+func (wl *workload) send(fn func()) {
+	wl.w.schedule(wl.w.now+10_000+wl.rng.Int64N(100_000), wl.n, fn)
+}
+
+func partKey(p *part) string { return p.dir + "@" + p.topicID.String() }
