@@ -184,7 +184,7 @@ func sortedOffsets[V any](m map[storage.Offset]V) []storage.Offset {
 }
 
 func (wl *workload) violation(format string, args ...any) { wl.chk.violation(format, args...) }
-func (wl *workload) booted(n *node)                        { wl.chk.booted(n) }
+func (wl *workload) booted(n *node)                       { wl.chk.booted(n) }
 
 func (wl *workload) partitionReply(n *node, p *part, r replication.Reply) {
 	id := uint64(r.ID)
