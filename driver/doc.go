@@ -22,8 +22,8 @@
 //     fsync, ReadDone, BackgroundDone.
 //
 // Every event is stamped with the clock's now when the machine goroutine
-// steps it, so the now a machine sees never goes backwards, as in the
-// simulator. The callbacks run on the machine goroutine: they must return
+// steps it (the first, Recovered or Loaded, when the log was opened), so
+// the now a machine sees never goes backwards, as in the simulator. The callbacks run on the machine goroutine: they must return
 // promptly and must not call the loop's Stop (nor post to a loop whose
 // inbox may be full).
 //

@@ -105,4 +105,7 @@ var (
 	ErrOffsetOutOfRange = errors.New("replication: offset out of range")
 	// ErrFailed: the partition has fail-stopped (KAFKA_STORAGE_ERROR).
 	ErrFailed = errors.New("replication: partition failed")
+	// ErrInvalidBatch: a produce that is not a record batch (the broker
+	// validates first; CORRUPT_MESSAGE).
+	ErrInvalidBatch = errors.New("replication: invalid batch")
 )

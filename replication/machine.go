@@ -120,11 +120,11 @@ func (p *Partition) Ready() Ready {
 // its Persist, Reads and Background handed to the executor, its replies
 // released, its deadline armed. Work stepped in after that Ready stays.
 func (p *Partition) Advance(rd Ready) {
-	assert.That(len(rd.Replies) <= len(p.ready.Replies) && len(rd.Reads) <= len(p.ready.Reads) &&
-		len(rd.Background) <= len(p.ready.Background), "Advance gets a Ready of this machine")
-	p.ready.Replies = p.ready.Replies[len(rd.Replies):]
-	p.ready.Reads = p.ready.Reads[len(rd.Reads):]
-	p.ready.Background = p.ready.Background[len(rd.Background):]
+	// A failure stepped in between may have withdrawn work rd carried:
+	// clamp rather than trust the lengths.
+	p.ready.Replies = p.ready.Replies[min(len(rd.Replies), len(p.ready.Replies)):]
+	p.ready.Reads = p.ready.Reads[min(len(rd.Reads), len(p.ready.Reads)):]
+	p.ready.Background = p.ready.Background[min(len(rd.Background), len(p.ready.Background)):]
 	if rd.Persist != nil && p.ready.Persist == rd.Persist {
 		p.ready.Persist = nil
 	}

@@ -156,7 +156,8 @@ func (p *Partition) stepProduce(e Produce) error {
 		return nil
 	}
 	if len(e.Batch) < storage.BatchHeaderSize {
-		return fmt.Errorf("replication: produce %d: %d bytes is not a batch", e.ID, len(e.Batch))
+		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %d bytes is not a batch", ErrInvalidBatch, len(e.Batch))})
+		return nil
 	}
 	p.queue = append(p.queue, &produce{id: e.ID, batch: e.Batch, acks: e.Acks})
 	p.maybePersist(e.Now)

@@ -446,16 +446,20 @@ func TestCheckpointIntervalZero(t *testing.T) {
 	}
 }
 
-// A produce that is not a batch is refused (the broker validated it, so it
-// is the caller's bug) without disturbing the partition.
+// A produce that is not a batch is answered ErrInvalidBatch (bad input is
+// an error reply, never a Step error: STYLE rule 16) without disturbing the
+// partition.
 func TestProduceNotABatchIsRefused(t *testing.T) {
 	h := newHarness(t, testConfig())
 	h.recovered(0, 0)
 	h.request(1, request{acks: 1, records: 1})
-	if rd, err := h.stepErr(replication.Produce{Now: h.now, ID: 1, Batch: []byte("short"), Acks: 1}); err == nil || rd.Persist != nil {
-		t.Fatalf("short batch: err %v, Ready %s", err, formatReady(rd))
+	rd := h.step(replication.Produce{Now: h.now, ID: 1, Batch: []byte("short"), Acks: 1})
+	if rd.Persist != nil {
+		t.Fatalf("short batch: Ready %s", formatReady(rd))
 	}
-	delete(h.requests, 1)
+	if r := h.reply(1); !errors.Is(r.Err, replication.ErrInvalidBatch) {
+		t.Fatalf("short batch answered %s, want ErrInvalidBatch", replyString(r))
+	}
 	h.produce(2, 1, 1, 10)
 	h.persist()
 	if r := h.reply(2); r.Err != nil || r.Base != 0 {
