@@ -131,3 +131,9 @@ func (p *PartitionLoop) Fetch(id replication.RequestID, from storage.Offset, max
 // (parked fetches) are not answered. When ctx ends first it returns
 // ctx.Err() and the loop finishes on its own.
 func (p *PartitionLoop) Stop(ctx context.Context) error { return p.l.stop(ctx) }
+
+// Post delivers any partition event (the broker's requests), stamped with
+// the loop's clock when it is stepped.
+func (p *PartitionLoop) Post(ev replication.Event) error {
+	return p.l.post(func(now env.Time) replication.Event { return replication.WithNow(ev, now) })
+}

@@ -65,12 +65,14 @@ type Synced struct {
 	Err  error
 }
 
-// ReadDone completes a Read.
+// ReadDone completes a Read. ByTimestamp echoes the Read's kind: the
+// Result then holds the batch found, if any.
 type ReadDone struct {
-	Now    env.Time
-	ID     RequestID
-	Result storage.ReadResult
-	Err    error
+	Now         env.Time
+	ID          RequestID
+	Result      storage.ReadResult
+	Err         error
+	ByTimestamp bool
 }
 
 // BackgroundDone completes a Background task. Start is the log start offset
@@ -105,7 +107,51 @@ var (
 	ErrOffsetOutOfRange = errors.New("replication: offset out of range")
 	// ErrFailed: the partition has fail-stopped (KAFKA_STORAGE_ERROR).
 	ErrFailed = errors.New("replication: partition failed")
+	// ErrOutOfOrderSequence: an idempotent producer's sequence skipped
+	// ahead (OUT_OF_ORDER_SEQUENCE_NUMBER).
+	ErrOutOfOrderSequence = errors.New("replication: out of order sequence number")
+	// ErrInvalidProducerEpoch: an idempotent producer's epoch went back
+	// (INVALID_PRODUCER_EPOCH).
+	ErrInvalidProducerEpoch = errors.New("replication: invalid producer epoch")
 	// ErrInvalidBatch: a produce that is not a record batch (the broker
 	// validates first; CORRUPT_MESSAGE).
 	ErrInvalidBatch = errors.New("replication: invalid batch")
 )
+
+// WithNow returns ev stamped with now: drivers stamp an event when they
+// deliver it, whoever built it.
+func WithNow(ev Event, now env.Time) Event {
+	switch e := ev.(type) {
+	case Recovered:
+		e.Now = now
+		return e
+	case Produce:
+		e.Now = now
+		return e
+	case Fetch:
+		e.Now = now
+		return e
+	case Written:
+		e.Now = now
+		return e
+	case Synced:
+		e.Now = now
+		return e
+	case ReadDone:
+		e.Now = now
+		return e
+	case BackgroundDone:
+		e.Now = now
+		return e
+	case Tick:
+		e.Now = now
+		return e
+	case ListOffset:
+		e.Now = now
+		return e
+	case EpochEnd:
+		e.Now = now
+		return e
+	}
+	return ev
+}
