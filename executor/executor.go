@@ -61,10 +61,32 @@ func (s *Store) Sync(p *replication.Persist, now env.Time) replication.Synced {
 	return replication.Synced{Now: now, Op: p.Op, UpTo: s.Log.SyncedEnd()}
 }
 
-// Read carries out one Read.
+// Read carries out one Read: by offset, or by timestamp (the first batch
+// whose MaxTimestamp reaches it, returned whole; -3 looks for the largest
+// timestamp in the log).
 func (s *Store) Read(r replication.Read, now env.Time) replication.ReadDone {
-	res, err := s.Log.Read(r.From, r.MaxBytes, r.UpTo)
-	return replication.ReadDone{Now: now, ID: r.ID, Result: res, Err: err}
+	if r.ByTimestamp == nil {
+		res, err := s.Log.Read(r.From, r.MaxBytes, r.UpTo)
+		return replication.ReadDone{Now: now, ID: r.ID, Result: res, Err: err}
+	}
+	done := replication.ReadDone{Now: now, ID: r.ID, ByTimestamp: true}
+	ts := *r.ByTimestamp
+	if ts == replication.TimestampMax {
+		ts = -1
+		for _, seg := range s.Log.Segments() {
+			ts = max(ts, seg.LargestTimestamp)
+		}
+		if ts < 0 {
+			return done
+		}
+	}
+	h, found, err := s.Log.FindTimestamp(ts)
+	if err != nil || !found || h.BaseOffset >= r.UpTo {
+		done.Err = err
+		return done
+	}
+	done.Result, done.Err = s.Log.Read(h.BaseOffset, 1, r.UpTo)
+	return done
 }
 
 // Background runs one chunk of a background task.

@@ -75,6 +75,10 @@ func (p *Partition) stepReadDone(e ReadDone) {
 		return // answered already (the partition failed meanwhile)
 	}
 	delete(p.reads, e.ID)
+	if e.ByTimestamp {
+		p.reply(p.timestampReply(e))
+		return
+	}
 	switch {
 	case e.Err == nil:
 		p.reply(Reply{ID: e.ID, Batches: e.Result.Batches, HighWatermark: p.hw, LogStart: p.start})

@@ -131,6 +131,10 @@ func (p *Partition) Step(ev Event) error {
 		return p.stepBackgroundDone(e)
 	case Tick:
 		p.stepTick(e)
+	case ListOffset:
+		p.stepListOffset(e)
+	case EpochEnd:
+		p.stepEpochEnd(e)
 	default:
 		return fmt.Errorf("replication: unknown event %T", ev)
 	}

@@ -33,12 +33,15 @@ type Persist struct {
 	Checkpoint bool
 }
 
-// Read asks the executor for storage.Log.Read(From, MaxBytes, UpTo).
+// Read asks the executor for storage.Log.Read(From, MaxBytes, UpTo); or,
+// when ByTimestamp is set, for the first batch below UpTo whose
+// MaxTimestamp reaches it (-3: the largest timestamp in the log).
 type Read struct {
-	ID       RequestID
-	From     storage.Offset
-	MaxBytes int
-	UpTo     storage.Offset
+	ID          RequestID
+	From        storage.Offset
+	MaxBytes    int
+	UpTo        storage.Offset
+	ByTimestamp *int64
 }
 
 // Task is background work run in bounded chunks; each chunk ends in a
@@ -61,7 +64,11 @@ type Reply struct {
 	Batches       []byte
 	HighWatermark storage.Offset
 	LogStart      storage.Offset
-	Err           error
+	// ListOffset: the timestamp of the batch found (-1 for none or a
+	// special query); EpochEnd: the epoch answered.
+	Timestamp int64
+	Epoch     storage.Epoch
+	Err       error
 }
 
 // Failure is a fail-stop.
