@@ -18,4 +18,5 @@ require (
 	github.com/twmb/franz-go/pkg/kadm v1.20.0 // indirect
 	go.uber.org/multierr v1.10.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -20,6 +20,10 @@ type PartitionLoopConfig struct {
 	FS      env.FS
 	Dir     string
 	Storage storage.Config
+	// TopicID, when set, is written to (and checked against) the
+	// directory's partition.metadata marker: a directory left by a
+	// deleted topic of the same name is wiped first.
+	TopicID string
 	// Machine configures the partition machine.
 	Machine replication.PartitionConfig
 	// Clock stamps every event and measures deadlines; nil means a new
@@ -46,6 +50,7 @@ type PartitionLoopConfig struct {
 type PartitionLoop struct {
 	l     *loop[replication.Ready]
 	clock env.Clock
+	dir   string
 }
 
 // StartPartition opens the log through recovery, steps Recovered, and
@@ -55,7 +60,13 @@ func StartPartition(cfg PartitionLoopConfig) (*PartitionLoop, error) {
 		return nil, errors.New("driver: a partition loop needs FS and OnFatal")
 	}
 	lc := newLoopConfig(cfg.Clock, cfg.Log, cfg.InboxMax, cfg.OnFatal)
-	store, recovered, err := executor.Open(cfg.FS, cfg.Dir, cfg.Storage, lc.clock.Now(), cfg.Machine.Epoch)
+	open := executor.Open
+	if cfg.TopicID != "" {
+		open = func(fs env.FS, dir string, sc storage.Config, now env.Time, epoch storage.Epoch) (*executor.Store, replication.Recovered, error) {
+			return executor.OpenPartition(fs, dir, cfg.TopicID, sc, now, epoch)
+		}
+	}
+	store, recovered, err := open(cfg.FS, cfg.Dir, cfg.Storage, lc.clock.Now(), cfg.Machine.Epoch)
 	if err != nil {
 		return nil, fmt.Errorf("driver: open partition %s-%d: %w", cfg.Machine.Topic, cfg.Machine.Partition, err)
 	}
@@ -76,7 +87,7 @@ func StartPartition(cfg PartitionLoopConfig) (*PartitionLoop, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PartitionLoop{l: l, clock: lc.clock}, nil
+	return &PartitionLoop{l: l, clock: lc.clock, dir: cfg.Dir}, nil
 }
 
 // newLoopConfig fills the defaults both loops share.

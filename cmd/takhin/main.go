@@ -16,7 +16,7 @@ func main() {
 const usage = `usage: takhin <command> [flags]
 
 commands:
-  serve     run a broker (the Kafka listener lands with the data-path issue)
+  serve     run a broker (Kafka listener on 127.0.0.1:9092, data in ./takhin-data)
   sim       run the deterministic simulator: --seed N, or --seconds S to sweep
   version   print the version
 `
@@ -31,9 +31,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		fmt.Fprintln(stderr, "takhin serve: not yet — the Kafka listener lands with the data-path issue; "+
-			"this build has the storage engine only (see README.md)")
-		return 1
+		return runServe(args[1:], stdout, stderr)
 	case "sim":
 		return runSim(args[1:], stdout, stderr)
 	case "version":

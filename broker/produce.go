@@ -1,0 +1,112 @@
+package broker
+
+// Produce (key 0), versions 3-12 handled, 0-12 advertised, as Kafka 4.0.1
+// (v0-2 are advertised for librdkafka, KAFKA-18659, and refused).
+//
+// acks: 0 is never answered (the connection takes its next request at
+// once), 1 is answered once the batch is written, -1 once it is below the
+// high watermark, which on one node is the fsynced end. Each partition
+// gets exactly one batch (v3+), validated before it reaches the log (CRC,
+// lengths, records, timestamps against message.timestamp.before/after,
+// compression, max.message.bytes, keys for compacted topics; see
+// validate.go). acks=-1 with min.insync.replicas above the one live
+// replica is NOT_ENOUGH_REPLICAS, as Kafka does. Internal topics are
+// INVALID_TOPIC_EXCEPTION. Not implemented: transactions (a transactional
+// id or batch is TRANSACTIONAL_ID_AUTHORIZATION_FAILED, non-retriable, so
+// a transactional producer fails fast); topic IDs (v13); throttling.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/takhin-io/takhin/controller"
+	"github.com/takhin-io/takhin/replication"
+)
+
+func handleProduce(b *Broker, r *request) {
+	req := r.kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	g := &gather{finish: func() {
+		if req.Acks != 0 {
+			b.respond(r, resp)
+		}
+	}}
+	g.add()
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	for i, t := range req.Topics {
+		rt := &resp.Topics[i]
+		*rt = kmsg.NewProduceResponseTopic()
+		rt.Topic = t.Topic
+		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
+		for j, p := range t.Partitions {
+			rp := &rt.Partitions[j]
+			*rp = kmsg.NewProduceResponseTopicPartition()
+			rp.Partition = p.Partition
+			b.producePartition(r, req, t.Topic, p, rp, g)
+		}
+	}
+	if req.Acks == 0 {
+		b.done(r) // Kafka never answers acks=0: the connection moves on
+	}
+	g.doneOne()
+}
+
+// producePartition validates one partition's batch and sends it on.
+func (b *Broker) producePartition(r *request, req *kmsg.ProduceRequest, topic string, p kmsg.ProduceRequestTopicPartition,
+	rp *kmsg.ProduceResponseTopicPartition, g *gather) {
+	fail := func(code int16, msg string) {
+		rp.ErrorCode = code
+		if msg != "" {
+			rp.ErrorMessage = strp(msg)
+		}
+	}
+	switch {
+	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
+		fail(kerr.InvalidRequiredAcks.Code, "acks must be -1, 0 or 1")
+		return
+	case req.TransactionID != nil:
+		fail(kerr.TransactionalIDAuthorizationFailed.Code, "transactions are not supported yet")
+		return
+	case internalTopic(topic):
+		fail(kerr.InvalidTopicException.Code, "internal topics cannot be produced to")
+		return
+	}
+	t, ok := b.topic(topic)
+	if !ok || p.Partition < 0 || p.Partition >= t.Partitions {
+		fail(kerr.UnknownTopicOrPartition.Code, "")
+		return
+	}
+	tc := b.cfg.Topics.Effective(t.Configs)
+	if req.Acks == -1 && tc.MinInsyncReplicas > 1 {
+		fail(kerr.NotEnoughReplicas.Code, "min.insync.replicas is above the 1 live replica")
+		return
+	}
+	batch, v := validateProduce(p.Records, tc, b.now.WallMs)
+	if v.code != 0 {
+		fail(v.code, v.msg)
+		rp.ErrorRecords = v.recordErrors
+		return
+	}
+	g.add()
+	b.toPartition(r, t.ID, p.Partition, func(id replication.RequestID) replication.Event {
+		return replication.Produce{Now: b.now, ID: id, Batch: batch, Acks: req.Acks}
+	}, func(rep replication.Reply) {
+		rp.ErrorCode = partitionCode(rep.Err)
+		if rep.Err == nil {
+			rp.BaseOffset, rp.LogStartOffset = int64(rep.Base), int64(rep.LogStart)
+			rp.LogAppendTime = -1
+			if tc.LogAppendTime {
+				rp.LogAppendTime = b.now.WallMs
+			}
+		}
+		g.doneOne()
+	})
+}
+
+// topic looks a topic up by name in the current image.
+func (b *Broker) topic(name string) (controller.Topic, bool) {
+	if b.image == nil {
+		return controller.Topic{}, false
+	}
+	return b.image.Topic(name)
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/takhin-io/takhin/broker"
+	"github.com/takhin-io/takhin/driver"
+	"github.com/takhin-io/takhin/driver/osfs"
+	"github.com/takhin-io/takhin/env"
+)
+
+// serveFlags are `takhin serve`'s flags; every one has a working default,
+// so `takhin serve` alone runs a broker on 127.0.0.1:9092 over
+// ./takhin-data.
+type serveFlags struct {
+	kafkaAddr, advertised, dataDir, logLevel, configFile string
+	nodeID                                               int
+}
+
+func parseServe(args []string, stderr io.Writer) (serveFlags, bool) {
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.kafkaAddr, "kafka-addr", "127.0.0.1:9092", "the Kafka listener's address")
+	fs.StringVar(&f.advertised, "advertised-kafka-addr", "", "host:port clients are told to connect to (default: the listener's)")
+	fs.StringVar(&f.dataDir, "data-dir", "./takhin-data", "the data directory")
+	fs.IntVar(&f.nodeID, "node-id", 1, "node.id; must match the id stored in the data directory")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.configFile, "config", "", "a YAML file of Kafka config names (not yet read: see README)")
+	return f, fs.Parse(args) == nil
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	f, ok := parseServe(args, stderr)
+	if !ok {
+		return 2
+	}
+	log, err := newLogger(f.logLevel, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "takhin serve:", err)
+		return 2
+	}
+	defer log.Sync()
+	advHost, advPort, err := advertised(f)
+	if err != nil {
+		fmt.Fprintln(stderr, "takhin serve:", err)
+		return 2
+	}
+	dir, err := filepath.Abs(f.dataDir)
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "takhin serve: data directory:", err)
+		return 1
+	}
+	unlock, err := driver.LockDataDir(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "takhin serve:", err)
+		return 1
+	}
+	defer unlock()
+	return serve(f, dir, advHost, advPort, log)
+}
+
+func serve(f serveFlags, dir, advHost string, advPort int32, log *zap.Logger) int {
+	seed := cryptoSeed()
+	fatal := make(chan error, 1)
+	node, err := driver.StartNode(driver.NodeConfig{
+		FS: osfs.New(dir), KafkaAddr: f.kafkaAddr, AdvertisedHost: advHost, AdvertisedPort: advPort,
+		Broker: brokerConfig(int32(f.nodeID)), Rand: env.NewRand(seed, "node"), Log: log,
+		OnFatal: func(err error) {
+			select {
+			case fatal <- err:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		log.Error("start failed", zap.Error(err))
+		return 1
+	}
+	log.Info("takhin serving", zap.String("kafka_addr", node.Addr()), zap.String("data_dir", dir),
+		zap.Int("node_id", f.nodeID), zap.Uint64("seed", seed))
+	if host, _, _ := net.SplitHostPort(f.kafkaAddr); !isLoopback(host) {
+		log.Warn("listening beyond loopback without TLS or SASL: anyone who can reach this port can read and write every topic")
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case s := <-sigs:
+		log.Info("stopping", zap.String("signal", s.String()))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := node.Stop(ctx); err != nil {
+			log.Error("stop", zap.Error(err))
+			return 1
+		}
+		log.Info("stopped cleanly")
+		return 0
+	case err := <-fatal:
+		log.Error("exiting on a fatal storage error; restart to recover", zap.Error(err))
+		return 1
+	}
+}
+
+func brokerConfig(nodeID int32) broker.Config {
+	return broker.Config{
+		NodeID: nodeID, MaxRequestBytes: env.DefaultMaxFrameBytes, NonDataRequestBytesMax: 1 << 20,
+		QueuedRequestBytesMax: 100 << 20, AutoCreateTopics: true, NumPartitions: 1,
+		ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
+		Topics: broker.BasicTopicConfigs{Defaults: broker.DefaultTopicConfig()},
+	}
+}
+
+// advertised checks --advertised-kafka-addr: a client cannot connect to
+// 0.0.0.0, so it is refused.
+func advertised(f serveFlags) (string, int32, error) {
+	if f.advertised == "" {
+		host, _, err := net.SplitHostPort(f.kafkaAddr)
+		if err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+			return "", 0, fmt.Errorf("--kafka-addr %s listens on every interface: set --advertised-kafka-addr to the address clients should use", f.kafkaAddr)
+		}
+		return "", 0, err
+	}
+	host, port, err := net.SplitHostPort(f.advertised)
+	if err != nil {
+		return "", 0, fmt.Errorf("--advertised-kafka-addr: %w", err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		return "", 0, fmt.Errorf("--advertised-kafka-addr %s: clients cannot connect to an unspecified address", f.advertised)
+	}
+	var p int
+	if _, err := fmt.Sscanf(port, "%d", &p); err != nil || p <= 0 || p > 65535 {
+		return "", 0, fmt.Errorf("--advertised-kafka-addr: bad port %q", port)
+	}
+	return host, int32(p), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func cryptoSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+func newLogger(level string, w io.Writer) (*zap.Logger, error) {
+	var l zapcore.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), l)
+	return zap.New(core), nil
+}

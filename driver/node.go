@@ -1,0 +1,406 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/takhin-io/takhin/broker"
+	"github.com/takhin-io/takhin/controller"
+	"github.com/takhin-io/takhin/driver/tcpnet"
+	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/executor"
+	"github.com/takhin-io/takhin/replication"
+	"github.com/takhin-io/takhin/storage"
+)
+
+// NodeConfig is what a whole single-node broker needs.
+type NodeConfig struct {
+	FS        env.FS // the data directory
+	KafkaAddr string // listener, e.g. 127.0.0.1:9092
+	// AdvertisedHost/Port are what Metadata tells clients; empty/0 take
+	// the listener's.
+	AdvertisedHost string
+	AdvertisedPort int32
+	Broker         broker.Config // NodeID, limits, topic configs
+	Net            tcpnet.Config
+	Rand           *env.Rand
+	Log            *zap.Logger
+	// OnFatal is called once with a process-fatal error (a failed fsync):
+	// the process must exit and restart through recovery.
+	OnFatal func(error)
+}
+
+// Node runs one broker: the controller loop, a partition loop per
+// partition, the broker machine's goroutine and the TCP listener.
+type Node struct {
+	cfg   NodeConfig
+	log   *zap.Logger
+	clock env.Clock
+	ctrl  *ControllerLoop
+	net   *tcpnet.Net
+
+	inbox   *mailbox[func(env.Time) broker.Event] // the broker machine's events
+	manager *mailbox[managed]                     // images and controller replies, in order
+	mu      sync.RWMutex
+	parts   map[partKey]*PartitionLoop
+	connsMu sync.Mutex
+	conns   map[env.ConnID]bool
+	busy    atomic.Int64 // requests in flight in the broker, after its last step
+
+	stopc chan struct{}
+	done  sync.WaitGroup
+}
+
+type partKey struct {
+	topic     controller.TopicID
+	partition int32
+}
+
+// managed is one item for the manager goroutine.
+type managed struct {
+	image *controller.Image
+	reply *controller.Reply
+}
+
+// StartNode recovers the metadata log and every partition, then listens.
+func StartNode(cfg NodeConfig) (*Node, error) {
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	n := &Node{cfg: cfg, log: cfg.Log, clock: NewRealClock(), inbox: newMailbox[func(env.Time) broker.Event](),
+		manager: newMailbox[managed](), parts: map[partKey]*PartitionLoop{}, conns: map[env.ConnID]bool{},
+		stopc: make(chan struct{})}
+	ctrl, err := StartController(ControllerLoopConfig{
+		FS: cfg.FS, Dir: controller.MetadataTopic + "-0", Storage: storage.DefaultConfig(),
+		Machine: controller.DefaultConfig(cfg.Broker.NodeID), Rand: cfg.Rand, Clock: n.clock, Log: cfg.Log,
+		OnPublish: func(img *controller.Image) { n.manager.put(managed{image: img}) },
+		OnReply:   func(r controller.Reply) { n.manager.put(managed{reply: &r}) },
+		OnFatal:   n.fatal,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.ctrl = ctrl
+	n.done.Add(1)
+	go n.runManager()
+	ln, err := tcpnet.Listen(cfg.KafkaAddr, cfg.Net, n.netEvent)
+	if err != nil {
+		n.stopAll(context.Background())
+		return nil, fmt.Errorf("driver: listen on %s: %w", cfg.KafkaAddr, err)
+	}
+	n.net = ln
+	bcfg := cfg.Broker
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if bcfg.AdvertisedHost = cfg.AdvertisedHost; bcfg.AdvertisedHost == "" {
+		bcfg.AdvertisedHost = host
+	}
+	if bcfg.AdvertisedPort = cfg.AdvertisedPort; bcfg.AdvertisedPort == 0 {
+		p, _ := strconv.Atoi(port)
+		bcfg.AdvertisedPort = int32(p)
+	}
+	n.done.Add(1)
+	go n.runBroker(broker.New(bcfg, cfg.Log))
+	return n, nil
+}
+
+// Addr is the listener's address.
+func (n *Node) Addr() string { return n.net.Addr().String() }
+
+func (n *Node) fatal(err error) {
+	n.log.Error("fatal storage error: the process must restart through recovery", zap.Error(err))
+	if n.cfg.OnFatal != nil {
+		n.cfg.OnFatal(err)
+	}
+}
+
+// netEvent turns the listener's events into broker events.
+func (n *Node) netEvent(ev tcpnet.Event) {
+	switch e := ev.(type) {
+	case tcpnet.ConnOpened:
+		n.connsMu.Lock()
+		n.conns[e.Conn] = true
+		n.connsMu.Unlock()
+		n.inbox.put(func(now env.Time) broker.Event { return broker.ConnOpened{Now: now, Conn: e.Conn, Remote: e.Remote} })
+	case tcpnet.FrameIn:
+		n.inbox.put(func(now env.Time) broker.Event { return broker.FrameIn{Now: now, Conn: e.Conn, Frame: e.Frame} })
+	case tcpnet.ConnClosed:
+		n.connsMu.Lock()
+		delete(n.conns, e.Conn)
+		n.connsMu.Unlock()
+		n.inbox.put(func(now env.Time) broker.Event { return broker.ConnClosed{Now: now, Conn: e.Conn} })
+	}
+}
+
+// runManager applies published images (starting and stopping partition
+// loops) and forwards controller replies, in the controller's order, so a
+// topic's partitions exist before anyone hears it was created.
+func (n *Node) runManager() {
+	defer n.done.Done()
+	for {
+		select {
+		case <-n.stopc:
+			return
+		case <-n.manager.wake:
+		}
+		for _, item := range n.manager.take() {
+			if item.image != nil {
+				img := item.image
+				n.applyImage(img)
+				n.inbox.put(func(now env.Time) broker.Event { return broker.ImagePublished{Now: now, Image: img} })
+				continue
+			}
+			rep := *item.reply
+			n.inbox.put(func(now env.Time) broker.Event { return broker.ControllerReply{Now: now, Reply: rep} })
+		}
+	}
+}
+
+// applyImage starts the loops of new partitions and stops and deletes
+// those of deleted topics.
+func (n *Node) applyImage(img *controller.Image) {
+	want := map[partKey]controller.Topic{}
+	for _, t := range img.Topics() {
+		for i := int32(0); i < t.Partitions; i++ {
+			want[partKey{t.ID, i}] = t
+		}
+	}
+	n.mu.Lock()
+	var gone []*PartitionLoop
+	var goneDirs []string
+	for k, p := range n.parts {
+		if _, ok := want[k]; !ok {
+			gone = append(gone, p)
+			goneDirs = append(goneDirs, p.dir)
+			delete(n.parts, k)
+		}
+	}
+	n.mu.Unlock()
+	for i, p := range gone {
+		_ = p.Stop(context.Background())
+		if err := executor.RemoveDir(n.cfg.FS, goneDirs[i]); err != nil {
+			n.log.Warn("removing a deleted partition's files", zap.String("dir", goneDirs[i]), zap.Error(err))
+		}
+	}
+	keys := make([]partKey, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b partKey) int {
+		return cmpStrings(fmt.Sprintf("%s-%d", want[a].Name, a.partition), fmt.Sprintf("%s-%d", want[b].Name, b.partition))
+	})
+	for _, k := range keys {
+		n.mu.RLock()
+		_, ok := n.parts[k]
+		n.mu.RUnlock()
+		if !ok {
+			n.startPartition(want[k], k.partition)
+		}
+	}
+	n.removeOrphans(img)
+}
+
+func cmpStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// startPartition opens one partition with its topic's effective configs.
+func (n *Node) startPartition(t controller.Topic, index int32) {
+	tc := n.cfg.Broker.Topics.Effective(t.Configs)
+	sc := storage.DefaultConfig()
+	sc.SegmentBytes, sc.SegmentMs, sc.IndexIntervalBytes = tc.SegmentBytes, tc.SegmentMs, tc.IndexIntervalBytes
+	mc := replication.DefaultPartitionConfig(t.Name, index)
+	mc.RetentionMs, mc.RetentionBytes, mc.LogAppendTime = tc.RetentionMs, tc.RetentionBytes, tc.LogAppendTime
+	key := partKey{t.ID, index}
+	p, err := StartPartition(PartitionLoopConfig{
+		FS: n.cfg.FS, Dir: fmt.Sprintf("%s-%d", t.Name, index), TopicID: t.ID.String(),
+		Storage: sc, Machine: mc, Clock: n.clock, Log: n.log,
+		OnReply: func(r replication.Reply) {
+			n.inbox.put(func(now env.Time) broker.Event { return broker.PartitionReply{Now: now, Reply: r} })
+		},
+		OnFatal: n.fatal,
+	})
+	if err != nil {
+		// A partition that does not recover (corruption below its recovery
+		// point) fail-stops alone: requests to it get errors.
+		n.log.Error("partition did not recover", zap.String("topic", t.Name), zap.Int32("partition", index), zap.Error(err))
+		return
+	}
+	n.mu.Lock()
+	n.parts[key] = p
+	n.mu.Unlock()
+}
+
+// removeOrphans deletes directories no topic names (a deletion a crash
+// interrupted). Directories are named <topic>-<partition>.
+func (n *Node) removeOrphans(img *controller.Image) {
+	names, err := n.cfg.FS.List(".")
+	if err != nil {
+		return
+	}
+	known := map[string]bool{controller.MetadataTopic + "-0": true}
+	for _, t := range img.Topics() {
+		for i := int32(0); i < t.Partitions; i++ {
+			known[fmt.Sprintf("%s-%d", t.Name, i)] = true
+		}
+	}
+	for _, name := range names {
+		if known[name] || !looksLikePartitionDir(name) {
+			continue
+		}
+		if err := executor.RemoveDir(n.cfg.FS, name); err != nil {
+			n.log.Warn("removing an orphan partition directory", zap.String("dir", name), zap.Error(err))
+		}
+	}
+}
+
+// looksLikePartitionDir matches <name>-<digits>: other files in the data
+// directory (the lock file) are left alone.
+func looksLikePartitionDir(name string) bool {
+	i := len(name) - 1
+	for i >= 0 && name[i] >= '0' && name[i] <= '9' {
+		i--
+	}
+	return i > 0 && i < len(name)-1 && name[i] == '-'
+}
+
+// runBroker is the broker machine's goroutine.
+func (n *Node) runBroker(b *broker.Broker) {
+	defer n.done.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	armed := int64(0)
+	for {
+		select {
+		case <-n.stopc:
+			timer.Stop()
+			return
+		case <-n.inbox.wake:
+			for _, ev := range n.inbox.take() {
+				b.Step(ev(n.clock.Now()))
+			}
+		case <-timer.C:
+			armed = 0
+			b.Step(broker.Tick{Now: n.clock.Now()})
+		}
+		for b.HasReady() {
+			rd := b.Ready()
+			b.Advance(rd)
+			n.carryOut(rd)
+			n.busy.Store(int64(b.InFlight()))
+			if rd.Deadline != armed {
+				armed = rd.Deadline
+				timer.Stop()
+				if armed != 0 {
+					timer.Reset(time.Duration(max(armed-n.clock.Now().Mono, 0)))
+				}
+			}
+		}
+	}
+}
+
+// carryOut does what a broker Ready asks, in its documented order.
+func (n *Node) carryOut(rd broker.Ready) {
+	for _, pr := range rd.ToPartitions {
+		n.mu.RLock()
+		p := n.parts[partKey{pr.TopicID, pr.Partition}]
+		n.mu.RUnlock()
+		if p == nil || p.Post(pr.Event) != nil {
+			id := requestID(pr.Event)
+			n.inbox.put(func(now env.Time) broker.Event {
+				return broker.PartitionReply{Now: now, Reply: replication.Reply{ID: id, Err: broker.ErrUnknownPartition}}
+			})
+		}
+	}
+	for _, p := range rd.Proposals {
+		if err := n.ctrl.Propose(p.ID, p.Change); err != nil {
+			rep := controller.Reply{ID: p.ID, Err: controller.ErrNotReady, Offset: -1}
+			n.inbox.put(func(now env.Time) broker.Event { return broker.ControllerReply{Now: now, Reply: rep} })
+		}
+	}
+	for _, s := range rd.Sends {
+		_ = n.net.Send(s.Conn, s.Frame[env.FrameHeaderBytes:])
+	}
+	for _, c := range rd.Closes {
+		_ = n.net.Close(c)
+	}
+	if rd.Pause || rd.Resume {
+		n.pauseAll(rd.Pause)
+	}
+}
+
+// pauseAll stops (or restarts) reading every connection.
+func (n *Node) pauseAll(pause bool) {
+	n.connsMu.Lock()
+	ids := make([]env.ConnID, 0, len(n.conns))
+	for id := range n.conns {
+		ids = append(ids, id)
+	}
+	n.connsMu.Unlock()
+	for _, id := range ids {
+		if pause {
+			n.net.Pause(id)
+		} else {
+			n.net.Resume(id)
+		}
+	}
+}
+
+// requestID extracts the id of a request event.
+func requestID(ev replication.Event) replication.RequestID {
+	switch e := ev.(type) {
+	case replication.Produce:
+		return e.ID
+	case replication.Fetch:
+		return e.ID
+	case replication.ListOffset:
+		return e.ID
+	case replication.EpochEnd:
+		return e.ID
+	}
+	return 0
+}
+
+// Stop shuts the node down gracefully: stop accepting, answer what is in
+// flight, sync every partition and the metadata log, close.
+func (n *Node) Stop(ctx context.Context) error {
+	var errs []error
+	if n.net != nil {
+		n.pauseAll(true) // no new requests; let those in flight finish
+		for n.busy.Load() > 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		errs = append(errs, n.net.Shutdown(ctx))
+	}
+	errs = append(errs, n.stopAll(ctx))
+	return errors.Join(errs...)
+}
+
+func (n *Node) stopAll(ctx context.Context) error {
+	close(n.stopc)
+	n.done.Wait()
+	var errs []error
+	n.mu.Lock()
+	parts := n.parts
+	n.parts = map[partKey]*PartitionLoop{}
+	n.mu.Unlock()
+	for _, p := range parts {
+		errs = append(errs, p.Stop(ctx))
+	}
+	errs = append(errs, n.ctrl.Stop(ctx))
+	return errors.Join(errs...)
+}
