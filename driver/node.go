@@ -333,7 +333,9 @@ func (n *Node) carryOut(rd broker.Ready) {
 		}
 	}
 	for _, s := range rd.Sends {
-		_ = n.net.Send(s.Conn, s.Frame[env.FrameHeaderBytes:])
+		if err := n.net.Send(s.Conn, s.Frame[env.FrameHeaderBytes:]); err != nil {
+			n.log.Debug("send failed", zap.Uint64("conn", uint64(s.Conn)), zap.Error(err))
+		}
 	}
 	for _, c := range rd.Closes {
 		_ = n.net.Close(c)
