@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/takhin-io/takhin/broker"
+	"github.com/takhin-io/takhin/broker/config"
 	"github.com/takhin-io/takhin/driver/osfs"
 	"github.com/takhin-io/takhin/env"
 )
@@ -33,7 +34,7 @@ func startTestNode(t *testing.T, dir string) *Node {
 			NodeID: 1, MaxRequestBytes: env.DefaultMaxFrameBytes, NonDataRequestBytesMax: 1 << 20,
 			QueuedRequestBytesMax: 100 << 20, AutoCreateTopics: true, NumPartitions: 1,
 			ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
-			Topics: broker.BasicTopicConfigs{Defaults: broker.DefaultTopicConfig()},
+			Topics: config.TopicConfigs{Broker: testBrokerConfig(t)},
 		},
 		OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
 	})
@@ -41,6 +42,14 @@ func startTestNode(t *testing.T, dir string) *Node {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func testBrokerConfig(t *testing.T) *config.Broker {
+	cfg, err := config.LoadBroker(nil, map[string]string{"node.id": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func stopNode(t *testing.T, n *Node) {

@@ -51,13 +51,21 @@ func writeCheckpoint(fs env.FS, dir, name, kind string, lines []string) (fatal b
 	}
 	body := b.String()
 	body += fmt.Sprintf("crc %08x\n", crc32.Checksum([]byte(body), castagnoli))
+	return writeFileAtomic(fs, dir, name, []byte(body), true)
+}
 
+// writeFileAtomic replaces dir/name with body: temp file → write → fsync →
+// rename, then, when syncDir is set, fsync the directory. An error from
+// Create or Write (ENOSPC) leaves the old file in place; an error from Sync
+// or SyncDir is fatal. Without syncDir the rename is durable only after
+// the caller's next directory sync (a crash may keep the old file).
+func writeFileAtomic(fs env.FS, dir, name string, body []byte, syncDir bool) (fatal bool, err error) {
 	tmp := path.Join(dir, name+tempSuffix)
 	f, err := fs.Create(tmp)
 	if err != nil {
 		return false, fmt.Errorf("storage: create %s: %w", tmp, err)
 	}
-	if _, err := f.Write([]byte(body)); err != nil {
+	if _, err := f.Write(body); err != nil {
 		_ = f.Close()
 		_ = fs.Remove(tmp)
 		return false, fmt.Errorf("storage: write %s: %w", tmp, err)
@@ -72,6 +80,9 @@ func writeCheckpoint(fs env.FS, dir, name, kind string, lines []string) (fatal b
 	if err := fs.Rename(tmp, path.Join(dir, name)); err != nil {
 		return false, fmt.Errorf("storage: rename %s: %w", tmp, err)
 	}
+	if !syncDir {
+		return false, nil
+	}
 	if err := fs.SyncDir(dir); err != nil {
 		return true, fmt.Errorf("storage: sync dir %s: %w", dir, err)
 	}
@@ -83,6 +94,21 @@ func writeCheckpoint(fs env.FS, dir, name, kind string, lines []string) (fatal b
 // written whole and synced before it was renamed into place.
 func readCheckpoint(fs env.FS, dir, name, kind string) (lines []string, found bool, err error) {
 	p := path.Join(dir, name)
+	buf, found, err := readWholeFile(fs, p, 1<<20)
+	if err != nil || !found {
+		return nil, found, err
+	}
+	lines, err = decodeCheckpoint(string(buf), kind)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: checkpoint %s: %v", ErrCorrupt, p, err)
+	}
+	return lines, true, nil
+}
+
+// readWholeFile returns the contents of p, or found=false when it does not
+// exist. A file larger than limit bytes is ErrCorrupt (these files are
+// written whole by this package).
+func readWholeFile(fs env.FS, p string, limit int64) ([]byte, bool, error) {
 	f, err := fs.Open(p)
 	if errors.Is(err, env.ErrNotExist) {
 		return nil, false, nil
@@ -95,18 +121,14 @@ func readCheckpoint(fs env.FS, dir, name, kind string) (lines []string, found bo
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: size %s: %w", p, err)
 	}
-	if size > 1<<20 {
-		return nil, false, fmt.Errorf("%w: checkpoint %s is %d bytes", ErrCorrupt, p, size)
+	if size > limit {
+		return nil, false, fmt.Errorf("%w: %s is %d bytes", ErrCorrupt, p, size)
 	}
 	buf := make([]byte, size)
 	if _, err := f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && size == 0) {
 		return nil, false, fmt.Errorf("storage: read %s: %w", p, err)
 	}
-	lines, err = decodeCheckpoint(string(buf), kind)
-	if err != nil {
-		return nil, false, fmt.Errorf("%w: checkpoint %s: %v", ErrCorrupt, p, err)
-	}
-	return lines, true, nil
+	return buf, true, nil
 }
 
 func decodeCheckpoint(body, kind string) ([]string, error) {

@@ -1,7 +1,7 @@
 // Package storage is the partition log: Kafka v2 record batches stored as
 // received, in segments named by base offset, with a sparse offset index, a
-// time index, a leader-epoch checkpoint, a log start offset and a
-// checkpointed recovery point.
+// time index, a leader-epoch checkpoint, producer-state snapshots, a log
+// start offset and a checkpointed recovery point.
 //
 // It is a synchronous library over env.FS, called only by executors (never
 // by a state machine) and not safe for concurrent use.
@@ -27,6 +27,16 @@
 // the first invalid batch at or above RP, and everything after it, is
 // truncated (those bytes were never acknowledged as durable). Reads check
 // CRC32C again and cross-check each batch header against the index.
+//
+// # Producer state
+//
+// ProducerState is Kafka's idempotent-producer bookkeeping (epochs, the
+// last five batches' sequences and offsets) as a pure type the partition
+// machine checks batches against. The Log keeps its own copy as of
+// SyncedEnd, observed from every batch it stores, snapshots it at each
+// Checkpoint in "<offset>.snapshot" files (the newest two are kept), and on
+// recovery loads the newest good snapshot at or below the recovery point
+// and replays batch headers from there; see producer_log.go.
 //
 // Offsets are assigned contiguously by Append, but AppendAssigned, TruncateTo,
 // compaction and control batches leave gaps, so reads, indexes and lookups

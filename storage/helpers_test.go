@@ -85,3 +85,15 @@ func readAll(t testing.TB, l *Log, from Offset) []BatchHeader {
 func smallConfig() Config {
 	return Config{SegmentBytes: 4096, SegmentMs: 1 << 40, IndexIntervalBytes: 256}
 }
+
+// testProducerBatch is testBatch for an idempotent producer: the header
+// carries producer id pid, epoch and base sequence seq (pid -1 for none).
+func testProducerBatch(n int, payload []byte, ts int64, pid int64, epoch int16, seq int32) []byte {
+	b := testBatch(n, payload, ts)
+	be := binary.BigEndian
+	be.PutUint64(b[offProducerID:], uint64(pid))
+	be.PutUint16(b[offProducerEpoch:], uint16(epoch))
+	be.PutUint32(b[offBaseSequence:], uint32(seq))
+	be.PutUint32(b[offCRC:], BatchCRC(b))
+	return b
+}

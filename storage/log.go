@@ -23,11 +23,16 @@ type Config struct {
 	// IndexIntervalBytes is index.interval.bytes: the spacing of sparse
 	// index entries.
 	IndexIntervalBytes int64
+	// ProducerIDExpirationMs is producer.id.expiration.ms: Checkpoint drops
+	// from the log's producer state (and so from its snapshots) producers
+	// whose last append is this old. 0 means Kafka's default, 86400000.
+	ProducerIDExpirationMs int64
 }
 
 // DefaultConfig returns Kafka's defaults.
 func DefaultConfig() Config {
-	return Config{SegmentBytes: 1 << 30, SegmentMs: 7 * 24 * 3600 * 1000, IndexIntervalBytes: 4096}
+	return Config{SegmentBytes: 1 << 30, SegmentMs: 7 * 24 * 3600 * 1000, IndexIntervalBytes: 4096,
+		ProducerIDExpirationMs: DefaultProducerIDExpirationMs}
 }
 
 // Log is one partition's log in one directory. See the package comment for
@@ -47,6 +52,8 @@ type Log struct {
 	failed        error // set once: the log has fail-stopped
 	closed        bool
 	buf           []byte // scratch for reads
+
+	prod producerLog // idempotent-producer state and its snapshots (producer_log.go)
 }
 
 // AppendOptions are the broker's decisions for one append.
@@ -199,6 +206,7 @@ func (l *Log) append(batch []byte, opts AppendOptions, assign bool) (AppendResul
 	}
 	s.track(&h, pos, l.cfg.IndexIntervalBytes)
 	l.epochs.observe(h.PartitionLeaderEpoch, h.BaseOffset)
+	l.observeAppend(&h, opts.NowMs)
 	l.checkInvariants()
 	return AppendResult{Base: h.BaseOffset, Last: h.LastOffset(), MaxTimestamp: h.MaxTimestamp, Rolled: rolled}, nil
 }
@@ -285,11 +293,13 @@ func (l *Log) Sync() error {
 	}
 	assert.That(end >= l.syncedEnd, "the synced end never goes backwards")
 	l.syncedEnd = end
+	l.applySynced()
 	return nil
 }
 
-// Checkpoint writes the index files and the leader-epoch checkpoint, then
-// the recovery point (= SyncedEnd) and log start offset. Call it after
+// Checkpoint writes the index files, the leader-epoch checkpoint and a
+// producer-state snapshot as of SyncedEnd (producer_log.go), then the
+// recovery point (= SyncedEnd) and log start offset. Call it after
 // Sync, on roll and on an interval. An ENOSPC error is retryable and leaves
 // the old checkpoint; any other error fail-stops the log.
 func (l *Log) Checkpoint() error {
@@ -310,6 +320,9 @@ func (l *Log) Checkpoint() error {
 			return l.checkpointError(fatal, err)
 		}
 		l.epochs.dirty = false
+	}
+	if err := l.writeProducerSnapshot(); err != nil {
+		return err
 	}
 	return l.writePartitionCheckpoint(l.syncedEnd)
 }
@@ -375,6 +388,7 @@ func (l *Log) checkInvariants() {
 	assert.That(l.syncedEnd <= l.EndOffset(), "synced end ≤ log end")
 	assert.That(l.recoveryPoint <= l.syncedEnd, "recovery point ≤ synced end")
 	l.epochs.checkInvariants()
+	l.prod.checkInvariants(l.syncedEnd)
 }
 
 // scratch returns a buffer of at least a header's size.

@@ -217,6 +217,30 @@ func TestTruncateTo(t *testing.T) {
 	}
 }
 
+// A cut at the batch an index entry points at: the end of the batch before
+// it must be read, not taken as the segment's base.
+func TestTruncateToAnIndexedBatch(t *testing.T) {
+	l := openLog(t, tempFS(t), smallConfig())
+	defer l.Close()
+	for i := 0; i < 12; i++ {
+		mustAppend(t, l, testBatch(2, make([]byte, 100), int64(i))) // 161 bytes, offsets 2i, 2i+1
+	}
+	idx := l.active().index
+	if len(idx) < 2 {
+		t.Fatalf("want two index entries, got %+v", idx)
+	}
+	cut := idx[1].offset
+	if err := l.TruncateTo(cut + 1); err != nil { // inside the indexed batch: it goes whole
+		t.Fatal(err)
+	}
+	if l.EndOffset() != cut {
+		t.Fatalf("end %d, want %d", l.EndOffset(), cut)
+	}
+	if hs := readAll(t, l, 0); len(hs) != int(cut/2) {
+		t.Fatalf("%d batches left, want %d", len(hs), cut/2)
+	}
+}
+
 func TestStartOffsetAndSegmentDeletion(t *testing.T) {
 	fs := tempFS(t)
 	l := openLog(t, fs, smallConfig())

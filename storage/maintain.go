@@ -58,6 +58,9 @@ func (l *Log) TruncateTo(offset Offset) error {
 		}
 	}
 	assert.That(l.EndOffset() == newEnd, "truncation ends where planned")
+	if err := l.truncateProducerState(newEnd); err != nil {
+		return err
+	}
 	l.syncedEnd = min(l.syncedEnd, l.EndOffset())
 	l.epochs.truncateFrom(l.EndOffset())
 	return l.Sync()

@@ -9,7 +9,9 @@ package storage
 // Random actions: appends (some with gaps), reads, syncs (some failing,
 // which fail-stops the log and forces a crash and reopen, as an fsync error
 // stops the process), checkpoints, crashes with reopen, clean reopens,
-// disk-full episodes, and bit flips in synced batches. The properties:
+// disk-full episodes, and bit flips in synced batches. Some batches carry
+// an idempotent producer's id, epoch and sequence (their values need not
+// obey Kafka's rules: the log records what it stores). The properties:
 //
 //   - no read ever returns a batch whose bytes differ from what was
 //     appended at its offset, and no torn or CRC-failing batch;
@@ -19,7 +21,10 @@ package storage
 //     recovery point (then the log may end at the corrupted batch);
 //   - a flip below the recovery point is reported as ErrCorrupt (by Open or
 //     by the read that meets it), never silently dropped or served;
-//   - ENOSPC from an append leaves the log usable and unchanged.
+//   - ENOSPC from an append leaves the log usable and unchanged;
+//   - the log's producer state always equals the state recomputed from
+//     the model's batches (after every reopen: from the surviving ones),
+//     whether it came from a snapshot, a replay or both.
 //
 // Bit flips are aimed at the bytes the batch CRC covers (and the length
 // field): BaseOffset and PartitionLeaderEpoch sit outside Kafka's CRC, so a
@@ -108,6 +113,7 @@ func (m *logMachine) reconcile(t *rapid.T) {
 		m.batches[i].synced = true // recovery syncs what survived
 	}
 	m.rp = m.log.RecoveryPoint()
+	m.checkProducerState(t)
 	if m.flipAbove != math.MaxInt64 && (len(m.batches) == 0 || m.batches[len(m.batches)-1].next <= m.flipAbove) {
 		m.flipAbove = math.MaxInt64 // the flipped batch was truncated away
 	}
@@ -176,7 +182,10 @@ func (m *logMachine) end() Offset {
 func (m *logMachine) Append(t *rapid.T) {
 	n := rapid.IntRange(1, 5).Draw(t, "records")
 	size := rapid.IntRange(0, 700).Draw(t, "payload")
-	batch := testBatch(n, bytes.Repeat([]byte{byte(len(m.batches))}, size), int64(len(m.batches)))
+	pid := int64(rapid.IntRange(-1, 2).Draw(t, "producer"))
+	seq := int32(rapid.SampledFrom([]int{0, 1, 7, math.MaxInt32 - 1}).Draw(t, "sequence"))
+	batch := testProducerBatch(n, bytes.Repeat([]byte{byte(len(m.batches))}, size), int64(len(m.batches)),
+		pid, int16(rapid.IntRange(0, 1).Draw(t, "epoch")), seq)
 	gap := rapid.IntRange(0, 8).Draw(t, "gap")
 	full := rapid.IntRange(0, 9).Draw(t, "disk-full") == 0
 	if full {
@@ -319,6 +328,18 @@ func (m *logMachine) Flip(t *rapid.T) {
 	}
 }
 
+// checkProducerState compares the log's producer state with the one
+// recomputed from the model's batches (every append and Open is at time 0).
+func (m *logMachine) checkProducerState(t *rapid.T) {
+	want := NewProducerState()
+	for _, b := range m.batches {
+		want.Apply(DecodeBatchHeader(b.bytes), 0)
+	}
+	if got := m.log.ProducerState(); !got.Equal(want) {
+		t.Fatalf("producer state %+v, the model's %+v", got.Producers(), want.Producers())
+	}
+}
+
 func (m *logMachine) Check(t *rapid.T) {
 	if m.log.EndOffset() != m.end() {
 		t.Fatalf("log end %d, model end %d", m.log.EndOffset(), m.end())
@@ -326,6 +347,7 @@ func (m *logMachine) Check(t *rapid.T) {
 	if m.log.RecoveryPoint() != m.rp {
 		t.Fatalf("recovery point %d, model %d", m.log.RecoveryPoint(), m.rp)
 	}
+	m.checkProducerState(t)
 }
 
 func TestLogAgainstModelOnCrashingDisk(t *testing.T) {

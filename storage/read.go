@@ -74,15 +74,28 @@ func lastNextOffset(batches []byte, from Offset) Offset {
 // locate returns the position and header of the first batch in s whose
 // last offset is ≥ from, or found=false when s holds none.
 func (l *Log) locate(s *segment, from Offset) (int64, BatchHeader, bool, error) {
-	pos, h, _, found, err := l.locateWithPrev(s, from)
+	pos, indexed, ok := lookupIndex(s.index, from)
+	pos, h, _, found, err := l.scanTo(s, from, pos, indexed, ok)
 	return pos, h, found, err
 }
 
 // locateWithPrev is locate that also returns the end offset of the batch
-// before the one found (the segment's base when none). Every batch it steps
-// over is CRC-checked: a flipped offset field must not make it skip data.
+// before the one found (the segment's base when none). It starts one index
+// entry earlier than locate: the batch at locate's entry may be the one
+// found, and the end of the batch before it must be read, not assumed.
 func (l *Log) locateWithPrev(s *segment, from Offset) (int64, BatchHeader, Offset, bool, error) {
 	pos, indexed, ok := lookupIndex(s.index, from)
+	if ok {
+		pos, indexed, ok = lookupIndex(s.index, indexed-1)
+	}
+	return l.scanTo(s, from, pos, indexed, ok)
+}
+
+// scanTo walks s from pos (the batch at indexed when ok) to the first batch
+// whose last offset is ≥ from, returning also the end offset of the batch
+// before it. Every batch it steps over is CRC-checked: a flipped offset
+// field must not make it skip data.
+func (l *Log) scanTo(s *segment, from Offset, pos int64, indexed Offset, ok bool) (int64, BatchHeader, Offset, bool, error) {
 	prevNext := s.base
 	for first := true; pos < s.size; first = false {
 		h, _, err := s.readBatch(pos, s.size, &l.buf)

@@ -15,10 +15,10 @@ import (
 // wrapping ErrCorrupt means the partition must fail-stop; other errors are
 // I/O errors and may succeed on a later attempt.
 func Open(fs env.FS, dir string, cfg Config, nowMs int64) (*Log, error) {
-	if cfg.SegmentBytes <= 0 || cfg.SegmentMs <= 0 || cfg.IndexIntervalBytes < 0 {
+	if cfg.SegmentBytes <= 0 || cfg.SegmentMs <= 0 || cfg.IndexIntervalBytes < 0 || cfg.ProducerIDExpirationMs < 0 {
 		return nil, fmt.Errorf("storage: invalid config %+v", cfg)
 	}
-	l := &Log{fs: fs, dir: dir, cfg: cfg}
+	l := &Log{fs: fs, dir: dir, cfg: cfg, prod: newProducerLog(nowMs)}
 	names, err := l.prepareDir()
 	if err != nil {
 		return nil, err
@@ -27,6 +27,10 @@ func Open(fs env.FS, dir string, cfg Config, nowMs int64) (*Log, error) {
 		return nil, err
 	}
 	if err := l.openSegments(names, nowMs); err != nil {
+		l.closeAll()
+		return nil, err
+	}
+	if err := l.loadProducerState(names); err != nil {
 		l.closeAll()
 		return nil, err
 	}
@@ -225,11 +229,12 @@ func (l *Log) recoverSegment(s *segment, limit Offset) (bool, error) {
 			return false, err
 		}
 	}
-	each := func(h *BatchHeader) { l.epochs.observe(h.PartitionLeaderEpoch, h.BaseOffset) }
 	if trusted {
-		each = nil // their epochs were checkpointed
+		if err := l.replayTrusted(s, from); err != nil {
+			return false, err
+		}
 	}
-	bad, err := s.scan(from, fileSize, limit, l.cfg.IndexIntervalBytes, &l.buf, each)
+	bad, err := s.scan(from, fileSize, limit, l.cfg.IndexIntervalBytes, &l.buf, l.recoveryObserver(trusted))
 	s.indexWritten, s.timesWritten = min(s.indexWritten, len(s.index)), min(s.timesWritten, len(s.times))
 	if err != nil && !errors.Is(err, errBadBatch) {
 		return false, err // an I/O error: nothing is known about the bytes

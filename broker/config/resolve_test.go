@@ -15,8 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// broker loads a static config from YAML plus node.id=1.
-func broker(t *testing.T, file string) *Broker {
+// loadBroker loads a static config from YAML plus node.id=1.
+func loadBroker(t *testing.T, file string) *Broker {
 	t.Helper()
 	b, err := LoadBroker([]byte(file), map[string]string{"node.id": "1"})
 	if err != nil {
@@ -47,7 +47,7 @@ func TestRetentionSynonymPrecedence(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r, err := TopicConfig(broker(t, c.file), c.overrides)
+			r, err := TopicConfig(loadBroker(t, c.file), c.overrides)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestRetentionSynonymPrecedence(t *testing.T) {
 }
 
 func TestSynonymsListed(t *testing.T) {
-	b := broker(t, "log.retention.minutes: 30")
+	b := loadBroker(t, "log.retention.minutes: 30")
 	r, err := TopicConfig(b, map[string]string{"retention.ms": "5000"})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestSynonymsListed(t *testing.T) {
 }
 
 func TestTopicConfigTypedValues(t *testing.T) {
-	b := broker(t, strings.Join([]string{
+	b := loadBroker(t, strings.Join([]string{
 		"log.segment.bytes: 2097152",
 		"log.roll.hours: 2",
 		"log.roll.jitter.ms: 100",
@@ -108,7 +108,7 @@ func TestTopicConfigTypedValues(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("resolved\n got %+v\nwant %+v", got, want)
 	}
-	def, _ := TopicConfig(broker(t, ""), nil)
+	def, _ := TopicConfig(loadBroker(t, ""), nil)
 	if !def.Delete || def.Compact || def.SegmentBytes != 1<<30 || def.MaxMessageBytes != 1048588 || def.TimestampAfterMaxMs != 3_600_000 {
 		t.Fatalf("defaults %+v", def)
 	}
@@ -121,12 +121,12 @@ func TestTopicConfigTypedValues(t *testing.T) {
 
 func TestInternalSegmentBytes(t *testing.T) {
 	// From a topic override (the metadata image, e.g. a test harness).
-	r, err := TopicConfig(broker(t, ""), map[string]string{"internal.segment.bytes": "1024"})
+	r, err := TopicConfig(loadBroker(t, ""), map[string]string{"internal.segment.bytes": "1024"})
 	if err != nil || r.SegmentBytes != 1024 {
 		t.Fatalf("SegmentBytes = %d, %v", r.SegmentBytes, err)
 	}
 	// From the static broker config, for every topic.
-	r, err = TopicConfig(broker(t, "internal.segment.bytes: 512"), nil)
+	r, err = TopicConfig(loadBroker(t, "internal.segment.bytes: 512"), nil)
 	if err != nil || r.SegmentBytes != 512 {
 		t.Fatalf("SegmentBytes = %d, %v", r.SegmentBytes, err)
 	}
@@ -190,7 +190,7 @@ func TestValidateTopicConfigs(t *testing.T) {
 }
 
 func TestTopicConfigRefusesBadOverrides(t *testing.T) {
-	b := broker(t, "")
+	b := loadBroker(t, "")
 	for _, overrides := range []map[string]string{
 		{"nope": "1"},
 		{"segment.bytes": "10"},

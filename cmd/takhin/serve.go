@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,8 +20,10 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/takhin-io/takhin/broker"
+	"github.com/takhin-io/takhin/broker/config"
 	"github.com/takhin-io/takhin/driver"
 	"github.com/takhin-io/takhin/driver/osfs"
+	"github.com/takhin-io/takhin/driver/tcpnet"
 	"github.com/takhin-io/takhin/env"
 )
 
@@ -29,6 +33,7 @@ import (
 type serveFlags struct {
 	kafkaAddr, advertised, dataDir, logLevel, configFile string
 	nodeID                                               int
+	set                                                  map[string]bool // flags given explicitly
 }
 
 func parseServe(args []string, stderr io.Writer) (serveFlags, bool) {
@@ -40,8 +45,44 @@ func parseServe(args []string, stderr io.Writer) (serveFlags, bool) {
 	fs.StringVar(&f.dataDir, "data-dir", "./takhin-data", "the data directory")
 	fs.IntVar(&f.nodeID, "node-id", 1, "node.id; must match the id stored in the data directory")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.configFile, "config", "", "a YAML file of Kafka config names (not yet read: see README)")
-	return f, fs.Parse(args) == nil
+	fs.StringVar(&f.configFile, "config", "", "a YAML file of Kafka config names (unknown names are an error)")
+	if fs.Parse(args) != nil {
+		return f, false
+	}
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	return f, true
+}
+
+// loadConfig resolves the static broker config (flags over the file over
+// Kafka's defaults) and the data directory: --data-dir when given, else
+// log.dirs/log.dir from the file, else ./takhin-data (not Kafka's /tmp).
+func loadConfig(f serveFlags) (*config.Broker, string, error) {
+	var file []byte
+	if f.configFile != "" {
+		b, err := os.ReadFile(f.configFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("--config: %w", err)
+		}
+		file = b
+	}
+	flags := map[string]string{}
+	if f.set["node-id"] || !strings.Contains(string(file), "node.id") {
+		flags["node.id"] = strconv.Itoa(f.nodeID)
+	}
+	if f.set["data-dir"] {
+		flags["log.dirs"] = f.dataDir
+	}
+	cfg, err := config.LoadBroker(file, flags)
+	if err != nil {
+		return nil, "", err
+	}
+	dirs, _ := cfg.Entry("log.dirs")
+	dir, _ := cfg.Entry("log.dir")
+	if dirs.IsDefault() && dir.IsDefault() {
+		return cfg, f.dataDir, nil
+	}
+	return cfg, cfg.DataDir, nil
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -60,7 +101,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "takhin serve:", err)
 		return 2
 	}
-	dir, err := filepath.Abs(f.dataDir)
+	cfg, dataDir, err := loadConfig(f)
+	if err != nil {
+		fmt.Fprintln(stderr, "takhin serve:", err)
+		return 2
+	}
+	dir, err := filepath.Abs(dataDir)
 	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
 	}
@@ -74,15 +120,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer unlock()
-	return serve(f, dir, advHost, advPort, log)
+	return serve(f, cfg, dir, advHost, advPort, log)
 }
 
-func serve(f serveFlags, dir, advHost string, advPort int32, log *zap.Logger) int {
+func serve(f serveFlags, cfg *config.Broker, dir, advHost string, advPort int32, log *zap.Logger) int {
 	seed := cryptoSeed()
 	fatal := make(chan error, 1)
 	node, err := driver.StartNode(driver.NodeConfig{
 		FS: osfs.New(dir), KafkaAddr: f.kafkaAddr, AdvertisedHost: advHost, AdvertisedPort: advPort,
-		Broker: brokerConfig(int32(f.nodeID)), Rand: env.NewRand(seed, "node"), Log: log,
+		Broker: brokerConfig(cfg), Rand: env.NewRand(seed, "node"), Log: log,
+		Net: tcpnet.Config{MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxConnections: int(cfg.MaxConnections),
+			IdleTimeout: time.Duration(cfg.ConnectionsMaxIdleMs) * time.Millisecond},
 		OnFatal: func(err error) {
 			select {
 			case fatal <- err:
@@ -118,12 +166,16 @@ func serve(f serveFlags, dir, advHost string, advPort int32, log *zap.Logger) in
 	}
 }
 
-func brokerConfig(nodeID int32) broker.Config {
+func brokerConfig(cfg *config.Broker) broker.Config {
+	queued := int(cfg.QueuedMaxRequestBytes)
+	if queued < 0 {
+		queued = 1 << 40
+	}
 	return broker.Config{
-		NodeID: nodeID, MaxRequestBytes: env.DefaultMaxFrameBytes, NonDataRequestBytesMax: 1 << 20,
-		QueuedRequestBytesMax: 100 << 20, AutoCreateTopics: true, NumPartitions: 1,
+		NodeID: cfg.NodeID, MaxRequestBytes: cfg.SocketRequestMaxBytes, NonDataRequestBytesMax: 1 << 20,
+		QueuedRequestBytesMax: queued, AutoCreateTopics: cfg.AutoCreateTopics, NumPartitions: cfg.NumPartitions,
 		ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
-		Topics: broker.BasicTopicConfigs{Defaults: broker.DefaultTopicConfig()},
+		Topics: config.TopicConfigs{Broker: cfg},
 	}
 }
 

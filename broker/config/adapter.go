@@ -1,0 +1,65 @@
+package config
+
+import (
+	"github.com/takhin-io/takhin/broker"
+	"github.com/takhin-io/takhin/controller"
+)
+
+// TopicConfigs adapts the table to the broker's broker.TopicConfigs: the
+// broker sees only what the data path needs, resolved against this
+// node's static broker config.
+type TopicConfigs struct{ Broker *Broker }
+
+var _ broker.TopicConfigs = TopicConfigs{}
+
+func overridesMap(cs []controller.ConfigEntry) map[string]string {
+	m := make(map[string]string, len(cs))
+	for _, c := range cs {
+		m[c.Name] = c.Value
+	}
+	return m
+}
+
+// Check validates configs given through the admin APIs.
+func (t TopicConfigs) Check(configs []controller.ConfigEntry) error {
+	return ValidateTopicConfigs(overridesMap(configs))
+}
+
+// Effective resolves a topic's overrides. Overrides in the image were
+// validated when they were written; one that no longer resolves (a
+// config Takhin later stopped accepting) falls back to the defaults.
+func (t TopicConfigs) Effective(overrides []controller.ConfigEntry) broker.TopicConfig {
+	r, err := TopicConfig(t.Broker, overridesMap(overrides))
+	if err != nil {
+		r, _ = TopicConfig(t.Broker, nil)
+	}
+	return broker.TopicConfig{
+		MaxMessageBytes: r.MaxMessageBytes, LogAppendTime: r.LogAppendTime,
+		TimestampBeforeMaxMs: r.TimestampBeforeMaxMs, TimestampAfterMaxMs: r.TimestampAfterMaxMs,
+		Compacted: r.Compact, MinInsyncReplicas: r.MinInsyncReplicas,
+		RetentionMs: r.RetentionMs, RetentionBytes: r.RetentionBytes,
+		SegmentBytes: r.SegmentBytes, SegmentMs: r.SegmentMs, SegmentJitterMs: r.SegmentJitterMs,
+		IndexIntervalBytes: r.IndexIntervalBytes,
+	}
+}
+
+// Describe lists every described topic config with its value and source.
+func (t TopicConfigs) Describe(overrides []controller.ConfigEntry) []broker.DescribedConfig {
+	r, err := TopicConfig(t.Broker, overridesMap(overrides))
+	if err != nil {
+		r, _ = TopicConfig(t.Broker, nil)
+	}
+	var out []broker.DescribedConfig
+	for _, e := range r.Entries() {
+		if !e.Row.Described() {
+			continue
+		}
+		d := broker.DescribedConfig{Name: e.Row.Name, Source: int8(e.Source), Default: e.IsDefault()}
+		if !e.Value.IsNull() {
+			s := e.Value.String()
+			d.Value = &s
+		}
+		out = append(out, d)
+	}
+	return out
+}
