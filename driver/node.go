@@ -56,8 +56,10 @@ type Node struct {
 	conns   map[env.ConnID]bool
 	busy    atomic.Int64 // requests in flight in the broker, after its last step
 
-	stopc chan struct{}
-	done  sync.WaitGroup
+	stopc      chan struct{}
+	done       sync.WaitGroup
+	firstImage chan struct{} // closed once the first image is applied
+	imageOnce  sync.Once
 }
 
 type partKey struct {
@@ -78,7 +80,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Log, clock: NewRealClock(), inbox: newMailbox[func(env.Time) broker.Event](),
 		manager: newMailbox[managed](), parts: map[partKey]*PartitionLoop{}, conns: map[env.ConnID]bool{},
-		stopc: make(chan struct{})}
+		stopc: make(chan struct{}), firstImage: make(chan struct{})}
 	ctrl, err := StartController(ControllerLoopConfig{
 		FS: cfg.FS, Dir: controller.MetadataTopic + "-0", Storage: storage.DefaultConfig(),
 		Machine: controller.DefaultConfig(cfg.Broker.NodeID), Rand: cfg.Rand, Clock: n.clock, Log: cfg.Log,
@@ -92,6 +94,14 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	n.ctrl = ctrl
 	n.done.Add(1)
 	go n.runManager()
+	// Serve nobody before the metadata is loaded and every partition
+	// recovered: the broker's first event is the first image.
+	select {
+	case <-n.firstImage:
+	case <-time.After(time.Minute):
+		n.stopAll(context.Background())
+		return nil, errors.New("driver: the metadata log was not loaded within a minute")
+	}
 	ln, err := tcpnet.Listen(cfg.KafkaAddr, cfg.Net, n.netEvent)
 	if err != nil {
 		n.stopAll(context.Background())
@@ -156,6 +166,7 @@ func (n *Node) runManager() {
 				img := item.image
 				n.applyImage(img)
 				n.inbox.put(func(now env.Time) broker.Event { return broker.ImagePublished{Now: now, Image: img} })
+				n.imageOnce.Do(func() { close(n.firstImage) })
 				continue
 			}
 			rep := *item.reply

@@ -30,7 +30,7 @@ func Open(fs env.FS, dir string, cfg storage.Config, now env.Time, epoch storage
 		return nil, replication.Recovered{}, err
 	}
 	return &Store{Log: l}, replication.Recovered{
-		Now: now, Start: l.StartOffset(), End: l.EndOffset(), Epoch: epoch,
+		Now: now, Start: l.StartOffset(), End: l.EndOffset(), Epoch: epoch, Producers: l.ProducerState(),
 	}, nil
 }
 

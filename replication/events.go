@@ -20,6 +20,9 @@ type Recovered struct {
 	Now        env.Time
 	Start, End storage.Offset
 	Epoch      storage.Epoch
+	// Producers is the idempotent-producer state recovered with the log
+	// (nil: none). The machine takes ownership.
+	Producers *storage.ProducerState
 }
 
 // Produce asks to append one batch that the broker has validated. Acks is

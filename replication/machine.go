@@ -20,6 +20,7 @@ func (p *Partition) stepTick(e Tick) {
 	}
 	p.wakeFetches(e.Now)
 	if e.Now.Mono >= p.nextRetentionMono && p.task == nil {
+		p.expireProducers(e.Now.WallMs)
 		p.startRetention(e.Now.WallMs)
 	}
 }
@@ -89,6 +90,10 @@ func (p *Partition) fail(err error, processFatal bool) {
 	for _, id := range sortedIDs(p.reads) {
 		p.reply(Reply{ID: id, Err: failed})
 	}
+	for _, d := range p.duplicates {
+		p.reply(Reply{ID: d.id, Err: failed})
+	}
+	p.duplicates = nil
 	p.queue, p.fetches, p.reads = nil, nil, map[RequestID]bool{}
 }
 

@@ -36,6 +36,10 @@ type PartitionConfig struct {
 	RetentionCheckIntervalMs    int64
 	// RetentionChunkSegments bounds one retention chunk.
 	RetentionChunkSegments int
+	// ProducerIDExpirationMs is producer.id.expiration.ms: an idempotent
+	// producer idle that long (broker time) is forgotten, and then
+	// accepted at any sequence, as Kafka ≥ 2.5 does.
+	ProducerIDExpirationMs int64
 }
 
 // DefaultPartitionConfig returns Kafka's defaults where Kafka has one.
@@ -46,6 +50,7 @@ func DefaultPartitionConfig(topic string, partition int32) PartitionConfig {
 		CheckpointIntervalMs: 60_000,
 		RetentionMs:          7 * 24 * 3600 * 1000, RetentionBytes: -1,
 		RetentionCheckIntervalMs: 300_000, RetentionChunkSegments: 16,
+		ProducerIDExpirationMs: 86_400_000,
 	}
 }
 
@@ -76,6 +81,12 @@ type Partition struct {
 	nextRetentionMono  int64
 	ready              Ready
 	armed              int64 // the deadline of the last Ready the driver advanced past
+
+	// producers is the idempotent-producer state, including the batches of
+	// the Persist in flight; duplicates wait here for the high watermark
+	// to cover the original batch (acks=-1).
+	producers  *storage.ProducerState
+	duplicates []duplicate
 }
 
 type produce struct {
@@ -87,6 +98,9 @@ type produce struct {
 	// answered: its reply was released (acks 0/1 at Written, or a failed
 	// write); a later fail-stop must not answer it again.
 	answered bool
+	// undo reverts its producer-state entry if its write fails.
+	undo    storage.ProducerUndo
+	hasUndo bool
 }
 
 type persistOp struct {
@@ -147,6 +161,10 @@ func (p *Partition) stepRecovered(e Recovered) error {
 	}
 	p.recovered = true
 	p.start, p.end, p.written, p.hw = e.Start, e.End, e.End, e.End
+	p.producers = e.Producers
+	if p.producers == nil {
+		p.producers = storage.NewProducerState()
+	}
 	p.lastCheckpointMono = e.Now.Mono
 	p.nextRetentionMono = e.Now.Mono + p.cfg.RetentionCheckIntervalMs*1_000_000
 	p.tail.reset(e.End)
@@ -180,11 +198,19 @@ func (p *Partition) maybePersist(now env.Time) {
 		m := p.queue[0]
 		p.queue = p.queue[1:]
 		h := storage.DecodeBatchHeader(m.batch)
+		if !p.admit(m, h) {
+			continue // a duplicate, or refused: answered without an append
+		}
 		m.base, m.next = p.end, p.end+storage.Offset(h.LastOffsetDelta)+1
 		storage.AssignBatch(m.batch, m.base, p.cfg.Epoch, now.WallMs, p.cfg.LogAppendTime)
+		p.recordProducer(m, now)
 		p.end = m.next
 		size += len(m.batch)
 		op.members = append(op.members, m)
+	}
+	if len(op.members) == 0 {
+		p.nextOp--
+		return
 	}
 	op.end = p.end
 	p.inflight = op
@@ -227,7 +253,13 @@ func (p *Partition) stepWritten(e Written) error {
 		}
 	}
 	if e.UpTo < op.end {
-		// The failed batches' offsets are free again: the log ends at UpTo.
+		// The failed batches' offsets are free again: the log ends at UpTo,
+		// and their producer-state entries go, newest first.
+		for i := len(op.members) - 1; i >= 0 && op.members[i].next > e.UpTo; i-- {
+			if m := op.members[i]; m.hasUndo {
+				p.producers.Undo(m.undo)
+			}
+		}
 		p.end = e.UpTo
 		p.log.Warn("write failed", zap.String("topic", p.cfg.Topic), zap.Int32("partition", p.cfg.Partition), zap.Error(e.Err))
 	}
@@ -254,6 +286,7 @@ func (p *Partition) stepSynced(e Synced) error {
 			p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: p.hw, LogStart: p.start})
 		}
 	}
+	p.releaseDuplicates()
 	p.wakeFetches(e.Now)
 	p.maybePersist(e.Now)
 	return nil

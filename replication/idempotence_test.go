@@ -1,0 +1,81 @@
+package replication_test
+
+// Goal: producer.id.expiration.ms by broker time — an idle producer is
+// forgotten at the retention check and then accepted at any sequence; a
+// producer still within the window gets OUT_OF_ORDER_SEQUENCE_NUMBER for
+// the same gap.
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/replication"
+	"github.com/takhin-io/takhin/storage"
+)
+
+func producerBatch(pid int64, seq int32) []byte {
+	b := storage.EncodeBatch([]kmsg.Record{{Value: []byte("v")}}, 1)
+	binary.BigEndian.PutUint64(b[43:], uint64(pid))
+	binary.BigEndian.PutUint16(b[51:], 0)
+	binary.BigEndian.PutUint32(b[53:], uint32(seq))
+	binary.BigEndian.PutUint32(b[17:], storage.BatchCRC(b))
+	return b
+}
+
+// drive steps ev and carries out the Ready like an executor that always
+// succeeds, returning the replies.
+func drive(t *testing.T, p *replication.Partition, ev replication.Event) []replication.Reply {
+	t.Helper()
+	if err := p.Step(ev); err != nil {
+		t.Fatal(err)
+	}
+	var replies []replication.Reply
+	for p.HasReady() {
+		rd := p.Ready()
+		p.Advance(rd)
+		replies = append(replies, rd.Replies...)
+		if rd.Persist != nil {
+			end := storage.DecodeBatchHeader(rd.Persist.Batches[len(rd.Persist.Batches)-1]).NextOffset()
+			now := ev.When()
+			replies = append(replies, drive(t, p, replication.Written{Now: now, Op: rd.Persist.Op, UpTo: end})...)
+			replies = append(replies, drive(t, p, replication.Synced{Now: now, Op: rd.Persist.Op, UpTo: end})...)
+		}
+		for _, task := range rd.Background {
+			replies = append(replies, drive(t, p, replication.BackgroundDone{Now: ev.When(), Task: task.ID})...)
+		}
+	}
+	return replies
+}
+
+func TestProducerExpiryByBrokerTime(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		idleMs  int64
+		wantErr error
+	}{
+		{"within the window a gap is refused", 1_000, replication.ErrOutOfOrderSequence},
+		{"an expired producer is accepted at any sequence", 10_000, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := replication.DefaultPartitionConfig("t", 0)
+			cfg.ProducerIDExpirationMs, cfg.RetentionCheckIntervalMs = 5_000, 500
+			p := replication.NewPartition(cfg, zap.NewNop())
+			now := env.Time{Mono: 1, WallMs: 1_000_000}
+			drive(t, p, replication.Recovered{Now: now})
+			if r := drive(t, p, replication.Produce{Now: now, ID: 1, Batch: producerBatch(7, 0), Acks: -1}); len(r) != 1 || r[0].Err != nil {
+				t.Fatalf("first batch: %+v", r)
+			}
+			now = now.AddMs(c.idleMs)
+			drive(t, p, replication.Tick{Now: now}) // the retention check expires idle producers
+			r := drive(t, p, replication.Produce{Now: now, ID: 2, Batch: producerBatch(7, 42), Acks: -1})
+			if len(r) != 1 || !errors.Is(r[0].Err, c.wantErr) || (c.wantErr == nil && r[0].Err != nil) {
+				t.Fatalf("after %d ms idle, a gap: %+v, want %v", c.idleMs, r, c.wantErr)
+			}
+		})
+	}
+}
