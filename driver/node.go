@@ -32,6 +32,10 @@ type NodeConfig struct {
 	AdvertisedPort int32
 	Broker         broker.Config // NodeID, limits, topic configs
 	Net            tcpnet.Config
+	// Broker-wide partition settings: log.retention.check.interval.ms,
+	// producer.id.expiration.ms, log.flush.offset.checkpoint.interval.ms
+	// (zero: Kafka's defaults).
+	RetentionCheckIntervalMs, ProducerIDExpirationMs, CheckpointIntervalMs int64
 	Rand           *env.Rand
 	Log            *zap.Logger
 	// OnFatal is called once with a process-fatal error (a failed fsync):
@@ -236,6 +240,15 @@ func (n *Node) startPartition(t controller.Topic, index int32) {
 	sc.SegmentBytes, sc.SegmentMs, sc.IndexIntervalBytes = tc.SegmentBytes, tc.SegmentMs, tc.IndexIntervalBytes
 	mc := replication.DefaultPartitionConfig(t.Name, index)
 	mc.RetentionMs, mc.RetentionBytes, mc.LogAppendTime = tc.RetentionMs, tc.RetentionBytes, tc.LogAppendTime
+	if v := n.cfg.RetentionCheckIntervalMs; v > 0 {
+		mc.RetentionCheckIntervalMs = v
+	}
+	if v := n.cfg.ProducerIDExpirationMs; v > 0 {
+		mc.ProducerIDExpirationMs = v
+	}
+	if v := n.cfg.CheckpointIntervalMs; v > 0 {
+		mc.CheckpointIntervalMs = v
+	}
 	key := partKey{t.ID, index}
 	p, err := StartPartition(PartitionLoopConfig{
 		FS: n.cfg.FS, Dir: fmt.Sprintf("%s-%d", t.Name, index), TopicID: t.ID.String(),

@@ -129,6 +129,8 @@ func serve(f serveFlags, cfg *config.Broker, dir, advHost string, advPort int32,
 	node, err := driver.StartNode(driver.NodeConfig{
 		FS: osfs.New(dir), KafkaAddr: f.kafkaAddr, AdvertisedHost: advHost, AdvertisedPort: advPort,
 		Broker: brokerConfig(cfg), Rand: env.NewRand(seed, "node"), Log: log,
+		RetentionCheckIntervalMs: cfg.RetentionCheckIntervalMs, ProducerIDExpirationMs: cfg.ProducerIDExpirationMs,
+		CheckpointIntervalMs: cfg.RecoveryPointCheckpointIntervalMs,
 		Net: tcpnet.Config{MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxConnections: int(cfg.MaxConnections),
 			IdleTimeout: time.Duration(cfg.ConnectionsMaxIdleMs) * time.Millisecond},
 		OnFatal: func(err error) {
