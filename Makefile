@@ -50,6 +50,8 @@ bench:
 
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseRequest -fuzztime $(FUZZTIME) ./broker/
+	$(GO) test -run XXX -fuzz FuzzBrokerRequest -fuzztime $(FUZZTIME) ./broker/
+	$(GO) test -run XXX -fuzz FuzzFramer -fuzztime $(FUZZTIME) ./env/
 	$(GO) test -run XXX -fuzz FuzzValidateBatch -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run XXX -fuzz FuzzRecoverSegment -fuzztime $(FUZZTIME) ./storage/
 
