@@ -18,6 +18,7 @@ build:
 test: fmt-check vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) race
+	$(MAKE) fuzz FUZZTIME=5s
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
