@@ -51,4 +51,3 @@ func DefaultTopicConfig() TopicConfig {
 		SegmentBytes: 1 << 30, SegmentMs: 7 * 24 * 3600 * 1000, IndexIntervalBytes: 4096,
 	}
 }
-

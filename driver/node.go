@@ -36,8 +36,8 @@ type NodeConfig struct {
 	// producer.id.expiration.ms, log.flush.offset.checkpoint.interval.ms
 	// (zero: Kafka's defaults).
 	RetentionCheckIntervalMs, ProducerIDExpirationMs, CheckpointIntervalMs int64
-	Rand           *env.Rand
-	Log            *zap.Logger
+	Rand                                                                   *env.Rand
+	Log                                                                    *zap.Logger
 	// OnFatal is called once with a process-fatal error (a failed fsync):
 	// the process must exit and restart through recovery.
 	OnFatal func(error)

@@ -64,10 +64,10 @@ func (c Codec) String() string {
 //     writes standard LZ4 frames), synchronous (concurrency 1).
 //   - zstd: klauspost's streaming decoder with concurrency 1 (no
 //     goroutines), low memory, and its window and memory bounded by
-//     Config.MaxUncompressedBytes: the decoder allocates the declared window
+//     the Validator's bound: the decoder allocates the declared window
 //     up front, so a tiny frame may not declare a huge one.
 
-// errTooLarge marks decompressed data beyond Config.MaxUncompressedBytes.
+// errTooLarge marks decompressed data beyond the Validator's bound.
 var errTooLarge = errors.New("records: decompressed records exceed the bound")
 
 // xerialMagic opens a xerial-framed snappy stream.

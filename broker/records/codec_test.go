@@ -19,7 +19,7 @@ import (
 func TestCodecRoundTrip(t *testing.T) {
 	big := DefaultConfig()
 	big.MaxMessageBytes = 1 << 30
-	v := NewValidator(big)
+	v := NewValidator(DefaultMaxUncompressedBytes)
 	for _, codec := range allCodecs {
 		for _, shape := range []struct {
 			name    string
@@ -33,11 +33,11 @@ func TestCodecRoundTrip(t *testing.T) {
 				})
 				cfg := DefaultConfig()
 				cfg.MaxMessageBytes = int32(len(batch))
-				info, err := NewValidator(cfg).Validate(batch, testNow)
+				info, err := Validate(batch, cfg, testNow)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if again, err := v.Validate(batch, testNow); err != nil || again != info {
+				if again, err := v.Validate(batch, big, testNow); err != nil || again != info {
 					t.Fatalf("reused validator: %+v, %v", again, err)
 				}
 				checkAgainstKmsg(t, batch, info, recs)

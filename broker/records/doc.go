@@ -62,7 +62,8 @@
 //   - the codec stream is malformed (bad header, bad block, checksum):
 //     CORRUPT_MESSAGE. Takhin: Kafka wraps the IOException in a
 //     KafkaException, which reaches the client as UNKNOWN_SERVER_ERROR.
-//   - the records decompress past Config.MaxUncompressedBytes, a record
+//   - the records decompress past the Validator's bound (NewValidator,
+//     DefaultMaxUncompressedBytes: 32 MiB), a record
 //     declares more than what is left of it, a bare snappy block declares
 //     more, or a zstd frame declares a larger window: MESSAGE_TOO_LARGE.
 //     Takhin: Kafka has no bound. MESSAGE_TOO_LARGE makes the Java producer

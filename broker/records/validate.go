@@ -28,19 +28,19 @@ type Config struct {
 	// Compacted is cleanup.policy containing compact: every record needs a
 	// key.
 	Compacted bool
-	// MaxUncompressedBytes bounds what a compressed batch's records may
-	// decompress to (and a zstd frame's window). Takhin-only: Kafka has no
-	// bound. Beyond it the batch is MESSAGE_TOO_LARGE, on which the Java
-	// producer splits the batch and retries.
-	MaxUncompressedBytes int64
 }
 
-// Kafka 4.0's topic defaults (ServerLogConfigs), and Takhin's bound.
+// Kafka 4.0's topic defaults (ServerLogConfigs), and Takhin's bound on
+// decompression.
 const (
 	DefaultMaxMessageBytes      = 1024*1024 + logOverhead // 1048588
 	DefaultTimestampBeforeMaxMs = math.MaxInt64
 	DefaultTimestampAfterMaxMs  = 3600000 // one hour since Kafka 4.0 (KIP-1030)
-	// DefaultMaxUncompressedBytes is 32× the default max.message.bytes:
+	// DefaultMaxUncompressedBytes bounds what a compressed batch's records
+	// may decompress to (and a zstd frame's window). Takhin-only: Kafka
+	// has no bound. Beyond it the batch is MESSAGE_TOO_LARGE, on which the
+	// Java producer splits the batch and retries. 32× the default
+	// max.message.bytes:
 	// producers cap batches near 1 MiB before compression (kgo,
 	// librdkafka) or at 16 KiB times the observed ratio (Java), so 32 MiB
 	// leaves ample room, and stays far below kgo's consumer bound (1 GiB).
@@ -53,7 +53,6 @@ func DefaultConfig() Config {
 		MaxMessageBytes:      DefaultMaxMessageBytes,
 		TimestampBeforeMaxMs: DefaultTimestampBeforeMaxMs,
 		TimestampAfterMaxMs:  DefaultTimestampAfterMaxMs,
-		MaxUncompressedBytes: DefaultMaxUncompressedBytes,
 	}
 }
 
@@ -99,39 +98,47 @@ const (
 )
 
 // Validator validates produce batches. It keeps its decoders and buffers
-// across calls, so one per partition machine (or per goroutine) makes
-// steady-state validation allocation-free. Not safe for concurrent use.
+// across calls, so steady-state validation allocates nothing (gzip aside:
+// compress/flate allocates per block). Not safe for concurrent use. What
+// it keeps is bounded (keepBytesMax per buffer, and the zstd decoder's
+// history, up to the largest window seen, itself at most the bound), but
+// not small: share one per validating loop, not one per partition; the
+// topic's Config comes with each batch.
 type Validator struct {
-	cfg     Config
+	limit   int64  // decompressed bytes a batch's records may reach
+	cfg     Config // the batch being validated's topic
 	dec     decoders
 	records recordReader
 	stream  []byte // the stream buffer, kept across calls
 	errs    recordErrors
 }
 
-// NewValidator returns a Validator for a topic's configs, which must be
-// valid (the config table checks them; a bad one here is a bug).
-func NewValidator(cfg Config) *Validator {
-	assert.That(cfg.MaxMessageBytes > 0, "records: MaxMessageBytes must be positive")
-	assert.That(cfg.TimestampBeforeMaxMs >= 0 && cfg.TimestampAfterMaxMs >= 0,
-		"records: timestamp bounds must be at least 0")
-	assert.That(cfg.MaxUncompressedBytes > 0, "records: MaxUncompressedBytes must be positive")
-	return &Validator{cfg: cfg}
+// NewValidator returns a Validator whose batches' records may decompress
+// to at most maxUncompressedBytes (DefaultMaxUncompressedBytes unless the
+// operator says otherwise).
+func NewValidator(maxUncompressedBytes int64) *Validator {
+	assert.That(maxUncompressedBytes > 0, "records: the decompression bound must be positive")
+	return &Validator{limit: maxUncompressedBytes}
 }
 
-// Validate validates one batch with a throwaway Validator; prefer
-// NewValidator where batches keep coming.
+// Validate validates one batch with a throwaway Validator and the default
+// decompression bound; prefer a Validator where batches keep coming.
 func Validate(batch []byte, cfg Config, nowMs int64) (Info, error) {
-	return NewValidator(cfg).Validate(batch, nowMs)
+	return NewValidator(DefaultMaxUncompressedBytes).Validate(batch, cfg, nowMs)
 }
 
 // Validate checks one v2 record batch as a client produced it (see
 // ProduceBatch and Split for framing), as Kafka 4.0's
 // UnifiedLog.analyzeAndValidateRecords and LogValidator do, in their
-// order; doc.go lists every rule, its code and its source. nowMs is the
-// broker's wall clock, for timestamp bounds. The batch is not modified. A
-// refusal is an *Error.
-func (v *Validator) Validate(batch []byte, nowMs int64) (Info, error) {
+// order; doc.go lists every rule, its code and its source. cfg is the
+// topic's, and must be valid (the config table checks it; a bad one here
+// is a bug). nowMs is the broker's wall clock, for timestamp bounds. The
+// batch is not modified. A refusal is an *Error.
+func (v *Validator) Validate(batch []byte, cfg Config, nowMs int64) (Info, error) {
+	assert.That(cfg.MaxMessageBytes > 0, "records: MaxMessageBytes must be positive")
+	assert.That(cfg.TimestampBeforeMaxMs >= 0 && cfg.TimestampAfterMaxMs >= 0,
+		"records: timestamp bounds must be at least 0")
+	v.cfg = cfg
 	h, err := v.checkFrame(batch)
 	if err != nil {
 		return Info{}, err
@@ -235,17 +242,17 @@ func (v *Validator) openRecords(codec Codec, data []byte) error {
 		v.records.resetSlice(data)
 		return nil
 	}
-	stream, whole, err := v.dec.open(codec, data, v.cfg.MaxUncompressedBytes)
+	stream, whole, err := v.dec.open(codec, data, v.limit)
 	switch {
 	case err != nil && isTooLarge(err):
 		return reject(kerr.MessageTooLarge, "the %s records decompress past the %d-byte bound: %v",
-			codec, v.cfg.MaxUncompressedBytes, err)
+			codec, v.limit, err)
 	case err != nil:
 		return reject(kerr.CorruptMessage, "failed to decompress the %s records: %v", codec, err)
 	case stream == nil:
 		v.records.resetSlice(whole)
 	default:
-		v.records.resetStream(stream, v.stream, v.cfg.MaxUncompressedBytes)
+		v.records.resetStream(stream, v.stream, v.limit)
 	}
 	return nil
 }
@@ -275,11 +282,16 @@ func (v *Validator) checkRecords(h *storage.BatchHeader, info *Info, nowMs int64
 	return v.errs.err()
 }
 
+// keepBytesMax bounds each buffer a Validator keeps between batches (the
+// stream buffer, a bare snappy block's output, a xerial chunk): a 1 MiB
+// snappy batch reuses its buffer, a one-off 30 MiB record does not pin it.
+const keepBytesMax = 4 << 20
+
 // release keeps the buffers decompression grew for the next batch, unless
-// one huge record or block grew them past what is worth keeping, and lets
-// go of the batch.
+// one huge record or block grew them past keepBytesMax, and lets go of
+// the batch.
 func (v *Validator) release() {
-	const keepMax = 4 * readChunkBytes
+	const keepMax = keepBytesMax
 	if v.records.src != nil && cap(v.records.buf) <= keepMax {
 		v.stream = v.records.buf[:0]
 	}

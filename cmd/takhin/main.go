@@ -18,6 +18,7 @@ const usage = `usage: takhin <command> [flags]
 commands:
   serve     run a broker (Kafka listener on 127.0.0.1:9092, data in ./takhin-data)
   sim       run the deterministic simulator: --seed N, or --seconds S to sweep
+  bench     load any Kafka (--brokers host:port), or --compare Takhin, kfake and a ceiling
   version   print the version
 `
 
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(args[1:], stdout, stderr)
 	case "sim":
 		return runSim(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "takhin", version)
 		return 0
