@@ -3,6 +3,7 @@ package broker
 import (
 	"go.uber.org/zap"
 
+	"github.com/takhin-io/takhin/broker/records"
 	"github.com/takhin-io/takhin/controller"
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/internal/assert"
@@ -43,9 +44,10 @@ type Config struct {
 // Broker is the node's Kafka front end machine (see the package doc). Not
 // safe for concurrent use.
 type Broker struct {
-	cfg  Config
-	log  *zap.Logger
-	apis []apiEntry
+	cfg       Config
+	log       *zap.Logger
+	apis      []apiEntry
+	validator *records.Validator // reused buffers and decoders for produce validation
 
 	image   *controller.Image
 	conns   map[env.ConnID]*conn
@@ -66,7 +68,8 @@ func New(cfg Config, log *zap.Logger) *Broker {
 	assert.That(cfg.MaxRequestBytes > 0 && cfg.NonDataRequestBytesMax > 0 && cfg.QueuedRequestBytesMax > 0,
 		"broker request limits are positive")
 	assert.That(cfg.Topics != nil, "broker needs topic configs")
-	return &Broker{cfg: cfg, log: log, apis: apiTable(), conns: map[env.ConnID]*conn{}, subs: map[uint64]*sub{}}
+	return &Broker{cfg: cfg, log: log, apis: apiTable(), validator: records.NewValidator(records.DefaultMaxUncompressedBytes),
+		conns: map[env.ConnID]*conn{}, subs: map[uint64]*sub{}}
 }
 
 // Ready is what the broker wants done, in order:

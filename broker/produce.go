@@ -81,7 +81,7 @@ func (b *Broker) producePartition(r *request, req *kmsg.ProduceRequest, topic st
 		fail(kerr.NotEnoughReplicas.Code, "min.insync.replicas is above the 1 live replica")
 		return
 	}
-	batch, v := validateProduce(p.Records, tc, b.now.WallMs)
+	batch, v := b.validateProduce(p.Records, r.hdr.APIVersion, tc)
 	if v.code != 0 {
 		fail(v.code, v.msg)
 		rp.ErrorRecords = v.recordErrors

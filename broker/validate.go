@@ -1,12 +1,12 @@
 package broker
 
 import (
-	"fmt"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/takhin-io/takhin/storage"
+	"github.com/takhin-io/takhin/broker/records"
 )
 
 // verdict is why a produced batch was refused, as Kafka codes it.
@@ -17,34 +17,37 @@ type verdict struct {
 }
 
 // validateProduce checks one partition's records before they reach the
-// log: exactly one v2 batch (v3+ requests), whole, with a correct CRC,
-// within max.message.bytes. The record-level checks (timestamps, keys of
-// compacted topics, compression) are the records package's.
-func validateProduce(records []byte, tc TopicConfig, nowMs int64) ([]byte, verdict) {
-	if len(records) < storage.BatchHeaderSize {
-		return nil, verdict{code: kerr.CorruptMessage.Code, msg: "no record batch"}
+// log, as Kafka's LogValidator does (broker/records): exactly one v2 batch,
+// CRC, lengths, every record (decompressed as a stream), timestamps,
+// keys of compacted topics, max.message.bytes. A CreateTime batch whose
+// header MaxTimestamp disagrees with its records is rewritten, as Kafka
+// does. Transactional batches are refused until transactions exist.
+func (b *Broker) validateProduce(recs []byte, version int16, tc TopicConfig) ([]byte, verdict) {
+	batch, err := records.ProduceBatch(recs, version)
+	if err != nil {
+		return nil, refusal(err)
 	}
-	h := storage.DecodeBatchHeader(records)
-	if h.Magic != 2 {
-		return nil, verdict{code: kerr.UnsupportedForMessageFormat.Code, msg: fmt.Sprintf("record batch magic %d: only v2 is supported", h.Magic)}
+	info, err := b.validator.Validate(batch, records.Config{
+		MaxMessageBytes: tc.MaxMessageBytes, LogAppendTime: tc.LogAppendTime,
+		TimestampBeforeMaxMs: tc.TimestampBeforeMaxMs, TimestampAfterMaxMs: tc.TimestampAfterMaxMs,
+		Compacted: tc.Compacted,
+	}, b.now.WallMs)
+	if err != nil {
+		return nil, refusal(err)
 	}
-	if h.Size() != int64(len(records)) {
-		if h.Size() < int64(len(records)) && h.Size() >= storage.BatchHeaderSize {
-			return nil, verdict{code: kerr.InvalidRecord.Code, msg: "a produce request must hold exactly one record batch per partition"}
-		}
-		return nil, verdict{code: kerr.CorruptMessage.Code, msg: "the record batch length does not match its bytes"}
-	}
-	if int64(len(records)) > int64(tc.MaxMessageBytes) {
-		return nil, verdict{code: kerr.MessageTooLarge.Code, msg: fmt.Sprintf("the batch is %d bytes, above max.message.bytes %d", len(records), tc.MaxMessageBytes)}
-	}
-	if _, err := storage.ValidateBatch(records); err != nil {
-		return nil, verdict{code: kerr.CorruptMessage.Code, msg: err.Error()}
-	}
-	if h.IsTransactional() {
+	if info.Transactional {
 		return nil, verdict{code: kerr.TransactionalIDAuthorizationFailed.Code, msg: "transactions are not supported yet"}
 	}
-	if h.IsControl() {
-		return nil, verdict{code: kerr.InvalidRecord.Code, msg: "clients may not produce control batches"}
+	if info.RewriteMaxTimestamp {
+		records.SetCreateTime(batch, info)
 	}
-	return records, verdict{}
+	return batch, verdict{}
+}
+
+func refusal(err error) verdict {
+	var re *records.Error
+	if errors.As(err, &re) {
+		return verdict{code: re.Code(), msg: re.Error(), recordErrors: re.ProduceRecordErrors()}
+	}
+	return verdict{code: kerr.CorruptMessage.Code, msg: err.Error()}
 }

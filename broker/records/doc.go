@@ -6,9 +6,12 @@
 // decompressed whole.
 //
 // Use ProduceBatch (or Split) to frame a produce partition's Records, then
-// a Validator, one per partition machine, to validate the batch. A refusal
-// is an *Error carrying the kerr code for the partition's response, its
-// message and, for per-record faults, the RecordErrors list.
+// a Validator (one per validating loop; the topic's Config comes with each
+// batch) to validate the batch. A refusal is an *Error carrying the kerr
+// code for the partition's response, its message and, for per-record
+// faults, the RecordErrors list. A CreateTime batch whose header
+// MaxTimestamp Kafka would rewrite gets Info.RewriteMaxTimestamp: apply
+// SetCreateTime before appending.
 //
 // # Rules, in the order Kafka 4.0 applies them
 //
