@@ -66,13 +66,13 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// recordsPerCodec is per codec and topic; the 100k runs with
-// -long (make test-long).
+// recordsPerCodec is per codec and topic: the 100k (a few
+// seconds each), fewer under -short.
 func recordsPerCodec() int {
 	if testing.Short() {
 		return 2_000
 	}
-	return 20_000
+	return 100_000
 }
 
 func TestProduceConsumeEveryCodec(t *testing.T) {
