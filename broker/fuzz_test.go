@@ -55,7 +55,7 @@ func settle(t *testing.T, b *Broker) {
 			}
 		}
 		for _, pr := range rd.ToPartitions {
-			b.Step(PartitionReply{Reply: replication.Reply{ID: requestIDOf(pr.Event), HighWatermark: 1}})
+			b.Step(PartitionReply{Reply: replication.Reply{ID: replication.RequestIDOf(pr.Event), HighWatermark: 1}})
 		}
 		for _, p := range rd.Proposals {
 			b.Step(ControllerReply{Reply: controller.Reply{ID: p.ID, Offset: -1, ProducerIDs: controller.ProducerIDBlock{Start: 1, Size: 10}}})
@@ -64,20 +64,6 @@ func settle(t *testing.T, b *Broker) {
 			b.Step(Tick{Now: env.Time{Mono: rd.Deadline}})
 		}
 	}
-}
-
-func requestIDOf(ev replication.Event) replication.RequestID {
-	switch e := ev.(type) {
-	case replication.Produce:
-		return e.ID
-	case replication.Fetch:
-		return e.ID
-	case replication.ListOffset:
-		return e.ID
-	case replication.EpochEnd:
-		return e.ID
-	}
-	return 0
 }
 
 func FuzzBrokerRequest(f *testing.F) {

@@ -344,7 +344,7 @@ func (n *Node) carryOut(rd broker.Ready) {
 		p := n.parts[partKey{pr.TopicID, pr.Partition}]
 		n.mu.RUnlock()
 		if p == nil || p.Post(pr.Event) != nil {
-			id := requestID(pr.Event)
+			id := replication.RequestIDOf(pr.Event)
 			n.inbox.put(func(now env.Time) broker.Event {
 				return broker.PartitionReply{Now: now, Reply: replication.Reply{ID: id, Err: broker.ErrUnknownPartition}}
 			})
@@ -384,21 +384,6 @@ func (n *Node) pauseAll(pause bool) {
 			n.net.Resume(id)
 		}
 	}
-}
-
-// requestID extracts the id of a request event.
-func requestID(ev replication.Event) replication.RequestID {
-	switch e := ev.(type) {
-	case replication.Produce:
-		return e.ID
-	case replication.Fetch:
-		return e.ID
-	case replication.ListOffset:
-		return e.ID
-	case replication.EpochEnd:
-		return e.ID
-	}
-	return 0
 }
 
 // Stop shuts the node down gracefully: stop accepting, answer what is in

@@ -158,3 +158,19 @@ func WithNow(ev Event, now env.Time) Event {
 	}
 	return ev
 }
+
+// RequestIDOf returns the id of a request event (Produce, Fetch,
+// ListOffset, EpochEnd), or 0 for any other event.
+func RequestIDOf(ev Event) RequestID {
+	switch e := ev.(type) {
+	case Produce:
+		return e.ID
+	case Fetch:
+		return e.ID
+	case ListOffset:
+		return e.ID
+	case EpochEnd:
+		return e.ID
+	}
+	return 0
+}
