@@ -49,15 +49,16 @@ type Broker struct {
 	apis      []apiEntry
 	validator *records.Validator // reused buffers and decoders for produce validation
 
-	image   *controller.Image
-	conns   map[env.ConnID]*conn
-	nextSub uint64
-	subs    map[uint64]*sub
-	queued  int  // bytes of requests waiting on muted connections
-	paused  bool // reading is paused on every connection
-	pids    producerIDs
-	fetches []*fetchWait // long-polls waiting for data or their deadline
-	now     env.Time
+	image        *controller.Image
+	topicConfigs map[controller.TopicID]TopicConfig // resolved for image, on demand
+	conns        map[env.ConnID]*conn
+	nextSub      uint64
+	subs         map[uint64]*sub
+	queued       int  // bytes of requests waiting on muted connections
+	paused       bool // reading is paused on every connection
+	pids         producerIDs
+	fetches      []*fetchWait // long-polls waiting for data or their deadline
+	now          env.Time
 
 	ready Ready
 	armed int64
@@ -69,7 +70,7 @@ func New(cfg Config, log *zap.Logger) *Broker {
 		"broker request limits are positive")
 	assert.That(cfg.Topics != nil, "broker needs topic configs")
 	return &Broker{cfg: cfg, log: log, apis: apiTable(), validator: records.NewValidator(records.DefaultMaxUncompressedBytes),
-		conns: map[env.ConnID]*conn{}, subs: map[uint64]*sub{}}
+		conns: map[env.ConnID]*conn{}, subs: map[uint64]*sub{}, topicConfigs: map[controller.TopicID]TopicConfig{}}
 }
 
 // Ready is what the broker wants done, in order:
@@ -168,6 +169,7 @@ func (b *Broker) Step(ev Event) {
 		b.controllerReply(e.Reply)
 	case ImagePublished:
 		b.image = e.Image
+		b.topicConfigs = map[controller.TopicID]TopicConfig{}
 		b.pids.imagePublished(b)
 	case Tick:
 		b.tick()

@@ -28,10 +28,11 @@ import (
 
 // fetchWait is a long-polling fetch.
 type fetchWait struct {
-	r        *request
-	deadline int64
-	finished bool
-	reread   func()
+	r         *request
+	deadline  int64
+	finished  bool
+	rereading bool // a wake started the final read: later wakes are ignored
+	reread    func()
 }
 
 // fetchTarget is one partition of a fetch, resolved.
@@ -159,9 +160,10 @@ func (b *Broker) longPoll(r *request, targets []*fetchTarget, wait *fetchWait) {
 
 // wake ends a long-poll: one more read of every partition, then answer.
 func (b *Broker) wake(wait *fetchWait) {
-	if wait.finished {
-		return
+	if wait.finished || wait.rereading {
+		return // answered, or its final read is under way
 	}
+	wait.rereading = true
 	b.dropFetch(wait)
 	wait.reread()
 }

@@ -90,3 +90,51 @@ func FuzzBrokerRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestLongPollAnsweredOnce: two partitions waking a long-poll (or a wake
+// and the deadline) while its final read is under way must not answer the
+// fetch twice (found by the load tool: an assertion killed the broker).
+func TestLongPollAnsweredOnce(t *testing.T) {
+	b := fuzzBroker()
+	req := kmsg.NewPtrFetchRequest()
+	req.SetVersion(12)
+	req.ReplicaID, req.MaxWaitMillis, req.MinBytes, req.MaxBytes = -1, 500, 1, 1<<20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "t"
+	for p := int32(0); p < 2; p++ {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = p, 1<<20, -1
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	fm := kmsg.NewRequestFormatter()
+	b.Step(FrameIn{Conn: 1, Frame: fm.AppendRequest(nil, req, 7)[4:]})
+	// The first reads find nothing: the fetch long-polls.
+	rd := b.Ready()
+	b.Advance(rd)
+	for _, pr := range rd.ToPartitions {
+		b.Step(PartitionReply{Reply: replication.Reply{ID: replication.RequestIDOf(pr.Event)}})
+	}
+	polls := b.Ready()
+	b.Advance(polls)
+	if len(polls.ToPartitions) != 2 {
+		t.Fatalf("want a long-poll per partition, got %d requests", len(polls.ToPartitions))
+	}
+	// Both partitions wake it before the re-read completes.
+	batch := []byte("not inspected")
+	for _, pr := range polls.ToPartitions {
+		b.Step(PartitionReply{Reply: replication.Reply{ID: replication.RequestIDOf(pr.Event), Batches: batch, HighWatermark: 1}})
+	}
+	sends := 0
+	for i := 0; i < 10 && b.HasReady(); i++ {
+		rd := b.Ready()
+		b.Advance(rd)
+		sends += len(rd.Sends)
+		for _, pr := range rd.ToPartitions {
+			b.Step(PartitionReply{Reply: replication.Reply{ID: replication.RequestIDOf(pr.Event), HighWatermark: 1}})
+		}
+	}
+	if sends != 1 {
+		t.Fatalf("the fetch was answered %d times", sends)
+	}
+}

@@ -76,7 +76,7 @@ func (b *Broker) producePartition(r *request, req *kmsg.ProduceRequest, topic st
 		fail(kerr.UnknownTopicOrPartition.Code, "")
 		return
 	}
-	tc := b.cfg.Topics.Effective(t.Configs)
+	tc := b.topicConfig(t)
 	if req.Acks == -1 && tc.MinInsyncReplicas > 1 {
 		fail(kerr.NotEnoughReplicas.Code, "min.insync.replicas is above the 1 live replica")
 		return
@@ -101,6 +101,16 @@ func (b *Broker) producePartition(r *request, req *kmsg.ProduceRequest, topic st
 		}
 		g.doneOne()
 	})
+}
+
+// topicConfig is a topic's effective config, resolved once per image.
+func (b *Broker) topicConfig(t controller.Topic) TopicConfig {
+	if tc, ok := b.topicConfigs[t.ID]; ok {
+		return tc
+	}
+	tc := b.cfg.Topics.Effective(t.Configs)
+	b.topicConfigs[t.ID] = tc
+	return tc
 }
 
 // topic looks a topic up by name in the current image.

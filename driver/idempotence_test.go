@@ -9,7 +9,6 @@ package driver
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
 	"testing"
 
@@ -29,10 +28,7 @@ func idempotentBatch(pid int64, epoch int16, seq int32, n int) []byte {
 		records[i].Value = []byte("v")
 	}
 	b := storage.EncodeBatch(records, 1)
-	binary.BigEndian.PutUint64(b[43:], uint64(pid))
-	binary.BigEndian.PutUint16(b[51:], uint16(epoch))
-	binary.BigEndian.PutUint32(b[53:], uint32(seq))
-	binary.BigEndian.PutUint32(b[17:], storage.BatchCRC(b))
+	storage.SetProducer(b, pid, epoch, seq)
 	return b
 }
 

@@ -6,7 +6,6 @@ package replication_test
 // the same gap.
 
 import (
-	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -20,10 +19,7 @@ import (
 
 func producerBatch(pid int64, seq int32) []byte {
 	b := storage.EncodeBatch([]kmsg.Record{{Value: []byte("v")}}, 1)
-	binary.BigEndian.PutUint64(b[43:], uint64(pid))
-	binary.BigEndian.PutUint16(b[51:], 0)
-	binary.BigEndian.PutUint32(b[53:], uint32(seq))
-	binary.BigEndian.PutUint32(b[17:], storage.BatchCRC(b))
+	storage.SetProducer(b, pid, 0, seq)
 	return b
 }
 

@@ -85,3 +85,13 @@ func ReadRecords(batch []byte) ([]kmsg.Record, error) {
 	}
 	return out, nil
 }
+
+// SetProducer stamps an idempotent producer's id, epoch and base sequence
+// into a batch and recomputes its CRC (clients and the simulator's
+// clients build idempotent batches with it).
+func SetProducer(batch []byte, producerID int64, epoch int16, baseSequence int32) {
+	binary.BigEndian.PutUint64(batch[offProducerID:], uint64(producerID))
+	binary.BigEndian.PutUint16(batch[offProducerEpoch:], uint16(epoch))
+	binary.BigEndian.PutUint32(batch[offBaseSequence:], uint32(baseSequence))
+	binary.BigEndian.PutUint32(batch[offCRC:], BatchCRC(batch))
+}
