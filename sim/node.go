@@ -7,11 +7,13 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/takhin-io/takhin/broker"
 	"github.com/takhin-io/takhin/controller"
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/executor"
 	"github.com/takhin-io/takhin/replication"
 	"github.com/takhin-io/takhin/sim/simfs"
+	"github.com/takhin-io/takhin/sim/simnet"
 	"github.com/takhin-io/takhin/storage"
 )
 
@@ -35,6 +37,11 @@ type node struct {
 	ctrlArmed int64
 	image     *controller.Image
 	parts     []*part // sorted by dir
+
+	net         *simnet.Net
+	broker      *broker.Broker // nil while the node is down
+	brokerArmed int64
+	conns       []env.ConnID // the broker's open connections
 }
 
 // part is one partition replica on the node.
@@ -96,6 +103,7 @@ func (n *node) boot() {
 		return
 	}
 	n.ctrlStore, n.ctrlArmed, n.image = store, 0, nil
+	n.startBroker()
 	n.ctrl = controller.New(controller.DefaultConfig(n.id), env.NewRand(n.opts.Seed, fmt.Sprintf("node-%d/controller", n.id)), zap.NewNop())
 	n.stepController(controller.Loaded{Now: now, Start: rec.Start, End: rec.End, Batches: batches})
 	if n.up {
@@ -150,9 +158,14 @@ func (n *node) crash(why string) {
 	if n.ctrlStore != nil {
 		_ = n.ctrlStore.Close()
 	}
-	n.parts, n.ctrl, n.ctrlStore, n.image = nil, nil, nil, nil
+	n.parts, n.ctrl, n.ctrlStore, n.image, n.broker = nil, nil, nil, nil, nil
+	n.net.Crash(n.name())
 	n.fs.Crash(n.rng)
-	n.w.schedule(n.w.now+1_000_000+n.rng.Int64N(5_000_000), nil, n.boot)
+	n.w.schedule(n.w.now+1_000_000+n.rng.Int64N(5_000_000), nil, func() {
+		if !n.up {
+			n.boot()
+		}
+	})
 }
 
 // stepController delivers one event to the controller and carries out
@@ -176,9 +189,10 @@ func (n *node) stepController(ev controller.Event) {
 			if !n.up {
 				return // it crashed applying the image: the replies died with it
 			}
+			n.imagePublished(rd.Published)
 		}
 		for _, r := range rd.Replies {
-			n.sink.controllerReply(n, r, n.image)
+			n.controllerReply(r)
 		}
 		n.arm(&n.ctrlArmed, rd.Deadline, func(now env.Time) { n.stepController(replication.Tick{Now: now}) })
 	}
@@ -199,7 +213,7 @@ func (n *node) stepPartition(p *part, ev replication.Event) {
 		p.m.Advance(rd)
 		n.execute(p, rd.Persist, rd.Reads, rd.Background)
 		for _, r := range rd.Replies {
-			n.sink.partitionReply(n, p, r)
+			n.partitionReply(p, r)
 		}
 		n.arm(&p.armed, rd.Deadline, func(now env.Time) { n.stepPartition(p, replication.Tick{Now: now}) })
 		if rd.Failure != nil {

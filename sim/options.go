@@ -19,6 +19,8 @@ type Options struct {
 	Topics, Partitions int
 	// ClientGapUs is the mean virtual time between client operations.
 	ClientGapUs int64
+	// Clients is how many Kafka-protocol clients talk to the broker.
+	Clients int
 	// DiskLatencyUs bounds one simulated disk operation's latency.
 	DiskLatencyUs int64
 	// SegmentBytes is small so that segments roll and recovery crosses them.
@@ -40,6 +42,7 @@ func Swarm(seed uint64) Options {
 		ClientGapUs:   []int64{50, 200, 1000}[r.IntN(3)],
 		DiskLatencyUs: []int64{10, 100, 2000}[r.IntN(3)],
 		SegmentBytes:  []int64{1024, 4096, 1 << 20}[r.IntN(3)],
+		Clients:       2 + r.IntN(3),
 	}
 	if r.Chance(0.7) {
 		o.CrashPerMille = 1 + r.IntN(10)
@@ -55,8 +58,8 @@ func Swarm(seed uint64) Options {
 
 func (o Options) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed=%d steps=%d topics=%d partitions=%d client-gap=%dus disk-latency=%dus segment-bytes=%d",
-		o.Seed, o.Steps, o.Topics, o.Partitions, o.ClientGapUs, o.DiskLatencyUs, o.SegmentBytes)
+	fmt.Fprintf(&b, "seed=%d steps=%d topics=%d partitions=%d client-gap=%dus disk-latency=%dus segment-bytes=%d kafka-clients=%d",
+		o.Seed, o.Steps, o.Topics, o.Partitions, o.ClientGapUs, o.DiskLatencyUs, o.SegmentBytes, o.Clients)
 	fmt.Fprintf(&b, " faults: crash=%d‰ sync-failure=%g disk-full=%d‰", o.CrashPerMille, o.SyncFailure, o.DiskFullPerMille)
 	return b.String()
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 
 	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/linearizability"
 	"github.com/takhin-io/takhin/sim/simfs"
+	"github.com/takhin-io/takhin/sim/simnet"
 )
 
 // Result is what a run did and found.
@@ -14,6 +16,9 @@ type Result struct {
 	VirtualMs  int64
 	TraceHash  uint64
 	Violations []string
+	// History is what the Kafka clients did, for the linearizability
+	// check (run by the caller: it needs a wall-clock budget).
+	History *linearizability.History
 }
 
 // OK reports a run without violations.
@@ -32,39 +37,100 @@ func Run(opts Options) Result {
 			w.record("fs:"+op+":"+name, int64(n), errCode(err))
 		},
 	})
-	n := &node{w: w, id: 1, opts: &opts, rng: env.NewRand(opts.Seed, "node-1"), fs: fs, wallBaseMs: 1_700_000_000_000}
+	net, err := simnet.New(scheduler{w}, env.NewRand(opts.Seed, "net"), simnet.Config{
+		OnEvent: func(kind string, a, b int64) { w.record("net/"+kind, a, b) },
+	})
+	if err != nil {
+		return Result{Options: opts, Violations: []string{"simnet: " + err.Error()}}
+	}
+	n := &node{w: w, id: 1, opts: &opts, rng: env.NewRand(opts.Seed, "node-1"), fs: fs, net: net, wallBaseMs: 1_700_000_000_000}
 	wl := newWorkload(w, n, &opts, chk)
 	n.sink = wl
+	hist := &linearizability.History{}
+	var clients []*kclient
+	for i := 0; i < opts.Clients; i++ {
+		c := newKClient(w, net, n, i+1, opts.Seed, hist)
+		clients = append(clients, c)
+		w.schedule(2_000_000+int64(i)*100_000, nil, c.tick)
+	}
 	w.schedule(0, nil, n.boot)
 	w.schedule(1_000_000, nil, wl.tick)
 	for w.steps < opts.Steps && len(chk.violations) == 0 && w.step() {
 	}
 	if len(chk.violations) == 0 {
 		finalCheck(w, n)
+		drain(w, wl, clients, chk)
 	}
 	wl.counts.Steps = w.steps
+	wl.counts.ClientOps = hist.Len()
+	checkHistory(hist, chk, wl.counts.Crashes > 0)
 	return Result{Options: opts, Counts: wl.counts, VirtualMs: w.now / 1_000_000,
-		TraceHash: w.trace.Sum64(), Violations: chk.violations}
+		TraceHash: w.trace.Sum64(), Violations: chk.violations, History: hist}
 }
 
-// finalCheck crashes the node once more, with faults off, and lets it
-// recover: the checker's boot checks then cover everything acknowledged.
+// drain is the run's last phase: faults off, the direct workload stopped,
+// every Kafka client reads each partition to its end, so that an
+// acknowledged record no client saw is a real anomaly (unseen), not the
+// end of the run.
+func drain(w *world, wl *workload, clients []*kclient, chk *checker) {
+	wl.stopped = true
+	wl.n.net.HealAll()
+	for _, c := range clients {
+		c.draining = true
+	}
+	limit := w.steps + 50_000
+	for w.steps < limit && len(chk.violations) == 0 && (!allDrained(clients) || !wl.n.up) && w.step() {
+	}
+	if !allDrained(clients) && len(chk.violations) == 0 {
+		chk.violation("liveness: the Kafka clients could not read every partition to its end after the faults stopped")
+	}
+}
+
+func allDrained(clients []*kclient) bool {
+	for _, c := range clients {
+		if !c.drained {
+			return false
+		}
+	}
+	return true
+}
+
+// checkHistory runs the Jepsen-named content checkers (deterministic; the
+// linearizability check, which needs a wall-clock budget, is the
+// caller's).
+func checkHistory(h *linearizability.History, chk *checker, crashes bool) {
+	report, err := linearizability.Check(h, linearizability.Options{Crashes: crashes})
+	if err != nil {
+		chk.violation("history: %v", err)
+		return
+	}
+	if !report.OK() {
+		chk.violation("client history: %s", report.String())
+	}
+}
+
+// scheduler lets simnet schedule on the world: its actions belong to no
+// node (a crashed node's connections are reset by simnet.Crash itself).
+type scheduler struct{ w *world }
+
+func (s scheduler) Now() int64            { return s.w.now }
+func (s scheduler) At(t int64, fn func()) { s.w.schedule(t, nil, fn) }
+
+// finalCheck crashes the node once more, with faults off; it recovers in
+// the drain phase, where the checker's boot checks then cover everything
+// acknowledged.
 func finalCheck(w *world, n *node) {
 	n.fs.SetCapacity(0)
 	n.crash("final check")
-	if n.up {
-		return
-	}
-	n.boot()
 }
 
 // Summary is the run's report, one fact per line, as `takhin sim` prints it.
 func (r Result) Summary() string {
 	c := r.Counts
 	s := fmt.Sprintf("options: %s\n", r.Options)
-	s += fmt.Sprintf("counts: steps=%d virtual=%dms crashes=%d disk-full=%d produced=%d acked-all=%d acked-one=%d produce-errors=%d fetches=%d fetched-batches=%d topic-changes=%d/%d\n",
+	s += fmt.Sprintf("counts: steps=%d virtual=%dms crashes=%d disk-full=%d produced=%d acked-all=%d acked-one=%d produce-errors=%d fetches=%d fetched-batches=%d topic-changes=%d/%d kafka-client-ops=%d\n",
 		c.Steps, r.VirtualMs, c.Crashes, c.DiskFull, c.Produced, c.AckedAll, c.AckedOne, c.ProduceErrs,
-		c.Fetches, c.FetchedBatches, c.TopicChangesAcked, c.TopicChanges)
+		c.Fetches, c.FetchedBatches, c.TopicChangesAcked, c.TopicChanges, c.ClientOps)
 	s += fmt.Sprintf("trace-hash: %016x\n", r.TraceHash)
 	if r.OK() {
 		return s + "verdict: ok\n"

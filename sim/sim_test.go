@@ -8,6 +8,9 @@ package sim
 
 import (
 	"testing"
+	"time"
+
+	"github.com/takhin-io/takhin/linearizability"
 )
 
 // ciSeeds bounds the seeds CI runs; `make sim-sweep` runs more.
@@ -28,6 +31,7 @@ func TestDeterminism(t *testing.T) {
 		if !a.OK() {
 			t.Errorf("seed %d:\n%s", seed, a.Summary())
 		}
+		checkLinearizable(t, seed, a)
 		total = add(total, a.Counts)
 	}
 	// Guard against a vacuous simulator: across the seeds, crashes,
@@ -35,8 +39,20 @@ func TestDeterminism(t *testing.T) {
 	// all happen.
 	t.Logf("over %d seeds: %+v", ciSeeds, total)
 	if total.Crashes < 50 || total.DiskFull == 0 || total.AckedAll < 1000 || total.AckedOne == 0 ||
-		total.FetchedBatches < 1000 || total.TopicChangesAcked < 100 || total.ProduceErrs == 0 {
+		total.FetchedBatches < 1000 || total.TopicChangesAcked < 100 || total.ProduceErrs == 0 || total.ClientOps < 5000 {
 		t.Fatalf("the runs exercised too little: %+v", total)
+	}
+}
+
+// checkLinearizable runs Porcupine over the Kafka clients' history.
+func checkLinearizable(t *testing.T, seed uint64, r Result) {
+	res, err := linearizability.CheckLinearizable(r.History, 30*time.Second)
+	if err != nil {
+		t.Logf("seed %d: linearizability check inconclusive: %v", seed, err)
+		return
+	}
+	if !res.OK {
+		t.Errorf("seed %d: the Kafka clients' history is not linearizable", seed)
 	}
 }
 
@@ -52,5 +68,6 @@ func add(a, b Counts) Counts {
 	a.FetchedBatches += b.FetchedBatches
 	a.TopicChanges += b.TopicChanges
 	a.TopicChangesAcked += b.TopicChangesAcked
+	a.ClientOps += b.ClientOps
 	return a
 }

@@ -13,8 +13,10 @@ func TestSweep(t *testing.T) {
 		t.Skip("pass -sim.sweep=N to run N more seeds")
 	}
 	for seed := uint64(ciSeeds + 1); seed <= uint64(ciSeeds+*sweep); seed++ {
-		if r := Run(Swarm(seed)); !r.OK() {
+		r := Run(Swarm(seed))
+		if !r.OK() {
 			t.Errorf("seed %d:\n%s", seed, r.Summary())
 		}
+		checkLinearizable(t, seed, r)
 	}
 }

@@ -28,6 +28,7 @@ type workload struct {
 	payloads int
 	topicSeq int
 	counts   Counts
+	stopped  bool // the drain phase: no more operations or faults
 }
 
 type sentProduce struct {
@@ -42,6 +43,7 @@ type Counts struct {
 	Produced, AckedAll, AckedOne, ProduceErrs int
 	Fetches, FetchedBatches                   int
 	TopicChanges, TopicChangesAcked           int
+	ClientOps                                 int // operations the Kafka clients recorded
 }
 
 func newWorkload(w *world, n *node, opts *Options, chk *checker) *workload {
@@ -53,6 +55,9 @@ func newWorkload(w *world, n *node, opts *Options, chk *checker) *workload {
 
 // tick runs one client operation and schedules the next.
 func (wl *workload) tick() {
+	if wl.stopped {
+		return
+	}
 	wl.w.schedule(wl.w.now+1_000*(1+wl.rng.Int64N(2*wl.opts.ClientGapUs)), nil, wl.tick)
 	wl.maybeInjectFaults()
 	if !wl.n.up || wl.n.image == nil {
@@ -83,10 +88,25 @@ func (wl *workload) maybeInjectFaults() {
 	}
 }
 
-func (wl *workload) pick() *part { return wl.n.parts[wl.rng.IntN(len(wl.n.parts))] }
+// pick draws a partition of the direct workload's topics.
+func (wl *workload) pick() *part {
+	var own []*part
+	for _, p := range wl.n.parts {
+		if p.topic != kTopic {
+			own = append(own, p)
+		}
+	}
+	if len(own) == 0 {
+		return nil
+	}
+	return own[wl.rng.IntN(len(own))]
+}
 
 func (wl *workload) produce() {
 	p := wl.pick()
+	if p == nil {
+		return
+	}
 	wl.payloads++
 	payload := fmt.Sprintf("v%d", wl.payloads)
 	records := make([]kmsg.Record, 1+wl.rng.IntN(3))
@@ -98,7 +118,7 @@ func (wl *workload) produce() {
 		acks = 1
 	}
 	wl.nextID++
-	id := wl.nextID
+	id := wl.nextID | directID
 	key := partKey(p)
 	wl.produces[id] = sentProduce{key: key, payload: payload, acks: acks}
 	wl.chk.sent(payload)
@@ -113,10 +133,13 @@ func (wl *workload) produce() {
 
 func (wl *workload) fetch() {
 	p := wl.pick()
+	if p == nil {
+		return
+	}
 	key := partKey(p)
 	from := wl.chk.fetchOffset(key, wl.rng)
 	wl.nextID++
-	id := wl.nextID
+	id := wl.nextID | directID
 	wl.fetches[id] = key
 	wl.counts.Fetches++
 	deadline := wl.w.now + wl.rng.Int64N(5_000_000)
@@ -129,7 +152,12 @@ func (wl *workload) fetch() {
 }
 
 func (wl *workload) changeTopics() {
-	topics := wl.n.image.Topics()
+	var topics []controller.Topic
+	for _, t := range wl.n.image.Topics() {
+		if t.Name != kTopic { // the Kafka clients' topic is theirs
+			topics = append(topics, t)
+		}
+	}
 	var ch controller.Change
 	switch {
 	case len(topics) < wl.opts.Topics:
@@ -144,7 +172,7 @@ func (wl *workload) changeTopics() {
 		ch = controller.CreatePartitions{Name: t.Name, Count: t.Partitions + 1}
 	}
 	wl.nextID++
-	id := wl.nextID
+	id := wl.nextID | directID
 	wl.changes[id] = ch
 	wl.counts.TopicChanges++
 	wl.send(func() {

@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
+	"github.com/takhin-io/takhin/linearizability"
 	"github.com/takhin-io/takhin/sim"
 )
 
@@ -53,7 +55,35 @@ func runSeed(seed uint64, steps int, stdout io.Writer) int {
 		fmt.Fprintf(stdout, "reproduce: make sim SEED=%d\n", seed)
 		return 1
 	}
+	if !checkLinearizable(r, seed, stdout) {
+		fmt.Fprintf(stdout, "reproduce: make sim SEED=%d\n", seed)
+		return 1
+	}
 	return 0
+}
+
+// checkLinearizable runs Porcupine over the Kafka clients' history within
+// a wall-clock budget (which is why it lives here, not in package sim) and
+// writes its HTML visualisation when the history is not linearizable.
+func checkLinearizable(r sim.Result, seed uint64, stdout io.Writer) bool {
+	res, err := linearizability.CheckLinearizable(r.History, 20*time.Second)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stdout, "linearizable: unknown (%v)\n", err)
+		return true // a timeout proves nothing either way; the content checkers ran
+	case res.OK:
+		fmt.Fprintf(stdout, "linearizable: ok (%d operations)\n", r.History.Len())
+		return true
+	}
+	name := fmt.Sprintf("takhin-sim-%d.html", seed)
+	if f, err := os.Create(name); err == nil {
+		_ = res.Visualize(f)
+		f.Close()
+		fmt.Fprintf(stdout, "linearizable: VIOLATED; visualisation written to %s\n", name)
+	} else {
+		fmt.Fprintf(stdout, "linearizable: VIOLATED (could not write the visualisation: %v)\n", err)
+	}
+	return false
 }
 
 // sweepSeeds runs seeds drawn from the process's start time until the
@@ -67,7 +97,7 @@ func sweepSeeds(budget time.Duration, steps int, stdout io.Writer) int {
 		seed := next >> 16
 		r := sim.Run(options(seed, steps))
 		runs++
-		if !r.OK() {
+		if !r.OK() || !checkLinearizable(r, seed, io.Discard) {
 			fmt.Fprint(stdout, r.Summary())
 			fmt.Fprintf(stdout, "reproduce: make sim SEED=%d\n", seed)
 			return 1

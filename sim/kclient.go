@@ -1,0 +1,351 @@
+package sim
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/linearizability"
+	"github.com/takhin-io/takhin/sim/simnet"
+	"github.com/takhin-io/takhin/storage"
+)
+
+// kclient is a deterministic Kafka client speaking the real protocol (kmsg
+// frames over simnet) to the node's broker, following kgo's rules: an
+// idempotent producer (acks=all) retrying a batch with its sequence until
+// it is answered, a consumer polling partitions from its position, and a
+// list-offsets caller. One request at a time; every logical operation is
+// recorded in the history, from its first attempt to its final outcome.
+type kclient struct {
+	w    *world
+	net  *simnet.Net
+	n    *node
+	id   int
+	name string
+	rng  *env.Rand
+	hist *linearizability.History
+
+	conn      env.ConnID
+	connected bool
+	dialing   bool
+	corr      int32
+	waiting   *kcall // the request in flight
+	op        *kop   // the logical operation in progress
+	fmt       *kmsg.RequestFormatter
+
+	created bool  // the topic exists (this client created it or saw it exists)
+	pid     int64 // -1 until InitProducerId answered
+	// draining: the run's last phase, with faults off: read every
+	// partition to the end found by ListOffsets, then stop.
+	draining  bool
+	latest    map[int32]int64
+	drained   bool
+	seq       map[int32]int32
+	positions map[int32]int64
+	sends     int
+}
+
+// kcall is one request in flight.
+type kcall struct {
+	corr int32
+	req  kmsg.Request
+	on   func(kmsg.Response)
+}
+
+// kop is one logical operation and its attempts.
+type kop struct {
+	hid       linearizability.OpID
+	partition int32
+	batch     []byte // a produce's; nil for reads
+	attempts  int
+}
+
+const (
+	kTopic         = "sim"
+	kPartitions    = 2
+	kAttemptsMax   = 8
+	kProduceKey    = 0
+	kRequestTimeMs = 5_000
+)
+
+func newKClient(w *world, net *simnet.Net, n *node, id int, seed uint64, hist *linearizability.History) *kclient {
+	c := &kclient{w: w, net: net, n: n, id: id, name: fmt.Sprintf("client-%d", id), hist: hist,
+		rng: env.NewRand(seed, fmt.Sprintf("client-%d", id)), pid: -1, seq: map[int32]int32{}, positions: map[int32]int64{},
+		latest: map[int32]int64{},
+		fmt:    kmsg.NewRequestFormatter(kmsg.FormatterClientID(fmt.Sprintf("client-%d", id)))}
+	net.Attach(c.name, c.event)
+	return c
+}
+
+func (c *kclient) key(p int32) string { return linearizability.PartitionKey(kTopic, p) }
+
+// tick starts the next operation when idle, and schedules itself.
+func (c *kclient) tick() {
+	c.w.schedule(c.w.now+1_000*(50+c.rng.Int64N(500)), nil, c.tick)
+	switch {
+	case !c.connected && !c.dialing:
+		c.dial()
+	case c.connected && c.waiting == nil && c.op == nil:
+		c.start()
+	}
+}
+
+func (c *kclient) dial() {
+	id, err := c.net.Dial(c.name, c.n.name())
+	if err != nil {
+		return
+	}
+	c.conn, c.dialing = id, true
+}
+
+func (c *kclient) event(ev simnet.Event) {
+	switch e := ev.(type) {
+	case simnet.ConnOpened:
+		if e.Conn == c.conn {
+			c.connected, c.dialing = true, false
+			c.w.schedule(c.w.now, nil, c.resume)
+		}
+	case simnet.FrameIn:
+		if e.Conn == c.conn {
+			c.response(e.Frame)
+		}
+	case simnet.ConnClosed:
+		if e.Conn == c.conn {
+			c.connected, c.dialing, c.waiting = false, false, nil
+			c.w.record("client-disconnected", int64(c.id))
+			if c.op != nil && c.op.batch == nil {
+				// A read that got no answer took no effect.
+				c.hist.Complete(c.op.hid, linearizability.Failed, linearizability.Reply{}, c.w.now)
+				c.op = nil
+			}
+		}
+	}
+}
+
+// resume retries the operation a broken connection interrupted.
+func (c *kclient) resume() {
+	if c.op != nil && c.connected && c.waiting == nil {
+		c.attempt()
+	}
+}
+
+// start picks the next operation: produce, poll or list offsets.
+func (c *kclient) start() {
+	p := int32(c.rng.IntN(kPartitions))
+	if c.draining {
+		c.drain()
+		return
+	}
+	switch r := c.rng.IntN(10); {
+	case !c.created:
+		c.createTopic()
+	case c.pid < 0:
+		c.send(kmsg.NewPtrInitProducerIDRequest(), func(resp kmsg.Response) {
+			if r := resp.(*kmsg.InitProducerIDResponse); r.ErrorCode == 0 {
+				c.pid = r.ProducerID
+			}
+		})
+	case r < 6:
+		c.produce(p)
+	case r < 9:
+		c.poll(p)
+	default:
+		c.listLatest(p)
+	}
+}
+
+// send writes one request on the connection.
+func (c *kclient) send(req kmsg.Request, on func(kmsg.Response)) {
+	c.corr++
+	frame := c.fmt.AppendRequest(nil, req, c.corr)
+	if err := c.net.Endpoint(c.name).Send(c.conn, frame[env.FrameHeaderBytes:]); err != nil {
+		c.connected = false
+		return
+	}
+	c.waiting = &kcall{corr: c.corr, req: req, on: on}
+}
+
+// response decodes a response frame: the correlation id, then a tag
+// buffer for flexible responses other than ApiVersions, then the body.
+func (c *kclient) response(frame []byte) {
+	call := c.waiting
+	if call == nil || len(frame) < 4 || int32(binary.BigEndian.Uint32(frame)) != call.corr {
+		c.n.sink.violation("%s: response out of order or unexpected", c.name)
+		return
+	}
+	c.waiting = nil
+	resp := call.req.ResponseKind()
+	resp.SetVersion(call.req.GetVersion())
+	body := frame[4:]
+	if resp.IsFlexible() && call.req.Key() != 18 {
+		body = body[1:]
+	}
+	if err := resp.ReadFrom(body); err != nil {
+		c.n.sink.violation("%s: undecodable %s response: %v", c.name, kmsg.NameForKey(call.req.Key()), err)
+		return
+	}
+	call.on(resp)
+}
+
+// drain reads the partitions in turn up to their latest offset.
+func (c *kclient) drain() {
+	for p := int32(0); p < kPartitions; p++ {
+		end, known := c.latest[p]
+		switch {
+		case !known:
+			c.listLatest(p)
+			return
+		case c.positions[p] < end:
+			c.poll(p)
+			return
+		}
+	}
+	c.drained = true
+}
+
+func (c *kclient) createTopic() {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.SetVersion(5)
+	t := kmsg.NewCreateTopicsRequestTopic()
+	t.Topic, t.NumPartitions, t.ReplicationFactor = kTopic, kPartitions, 1
+	req.Topics = append(req.Topics, t)
+	req.TimeoutMillis = kRequestTimeMs
+	c.send(req, func(resp kmsg.Response) {
+		code := resp.(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode
+		c.created = code == 0 || code == kerr.TopicAlreadyExists.Code
+	})
+}
+
+func (c *kclient) produce(p int32) {
+	c.sends++
+	value := fmt.Sprintf("c%d-%d", c.id, c.sends)
+	batch := storage.EncodeBatch([]kmsg.Record{{Value: []byte(value)}}, c.n.now().WallMs)
+	storage.SetProducer(batch, c.pid, 0, c.seq[p])
+	c.seq[p]++
+	hid := c.hist.Invoke(c.id, linearizability.Send{Partition: c.key(p), Value: value, Acks: -1, Idempotent: true, Producer: c.id}, c.w.now)
+	c.op = &kop{hid: hid, partition: p, batch: batch}
+	c.attempt()
+}
+
+// attempt sends the operation's produce request (again).
+func (c *kclient) attempt() {
+	op := c.op
+	op.attempts++
+	if op.attempts > kAttemptsMax {
+		c.giveUp(op.attempts - 1)
+		return
+	}
+	req := kmsg.NewPtrProduceRequest()
+	req.SetVersion(9)
+	req.Acks, req.TimeoutMillis = -1, kRequestTimeMs
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = kTopic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = op.partition, append([]byte(nil), op.batch...)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	c.send(req, func(resp kmsg.Response) { c.produced(resp.(*kmsg.ProduceResponse)) })
+}
+
+func (c *kclient) produced(resp *kmsg.ProduceResponse) {
+	op := c.op
+	out := resp.Topics[0].Partitions[0]
+	switch {
+	case out.ErrorCode == 0:
+		c.hist.Complete(op.hid, linearizability.OK, linearizability.Reply{Offset: linearizability.Offset(out.BaseOffset), Attempts: op.attempts}, c.w.now)
+		c.op = nil
+	case linearizability.DefinitelyFailed(out.ErrorCode) && op.attempts == 1:
+		c.hist.Complete(op.hid, linearizability.Failed, linearizability.Reply{Attempts: op.attempts}, c.w.now)
+		c.op = nil
+		c.seq[op.partition]-- // the sequence was not used: the next batch takes it
+	case kerr.IsRetriable(kerr.ErrorForCode(out.ErrorCode)):
+		c.w.schedule(c.w.now+1_000_000, nil, c.resume) // kgo backs off, then retries the same batch
+	default:
+		c.giveUp(op.attempts)
+	}
+}
+
+// giveUp ends a send whose fate is unknown. As kgo does after an error it
+// cannot resolve, the producer starts over with a new producer id (its
+// sequences are no longer known to match the broker's).
+func (c *kclient) giveUp(attempts int) {
+	c.hist.Complete(c.op.hid, linearizability.Indeterminate, linearizability.Reply{Attempts: attempts}, c.w.now)
+	c.op, c.pid = nil, -1
+	clear(c.seq)
+}
+
+func (c *kclient) poll(p int32) {
+	from := c.positions[p]
+	hid := c.hist.Invoke(c.id, linearizability.Poll{Partition: c.key(p), From: linearizability.Offset(from)}, c.w.now)
+	req := kmsg.NewPtrFetchRequest()
+	req.SetVersion(12)
+	req.ReplicaID, req.MaxWaitMillis, req.MaxBytes = -1, int32(c.rng.IntN(100)), 1<<20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = kTopic
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = p, from, 1<<20, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	c.op = &kop{hid: hid, partition: p}
+	c.send(req, func(resp kmsg.Response) { c.polled(p, resp.(*kmsg.FetchResponse)) })
+}
+
+func (c *kclient) polled(p int32, resp *kmsg.FetchResponse) {
+	op := c.op
+	c.op = nil
+	if len(resp.Topics) == 0 || len(resp.Topics[0].Partitions) == 0 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		c.hist.Complete(op.hid, linearizability.Failed, linearizability.Reply{}, c.w.now)
+		return
+	}
+	var got []linearizability.Record
+	for b := resp.Topics[0].Partitions[0].RecordBatches; len(b) >= storage.BatchHeaderSize; {
+		h := storage.DecodeBatchHeader(b)
+		if h.Size() > int64(len(b)) {
+			break
+		}
+		recs, err := storage.ReadRecords(b[:h.Size()])
+		if err != nil {
+			c.n.sink.violation("%s: fetched an undecodable batch at %d: %v", c.name, h.BaseOffset, err)
+			return
+		}
+		for _, r := range recs {
+			off := int64(h.BaseOffset) + int64(r.OffsetDelta)
+			if off >= c.positions[p] {
+				got = append(got, linearizability.Record{Offset: linearizability.Offset(off), Value: string(r.Value)})
+				c.positions[p] = off + 1
+			}
+		}
+		b = b[h.Size():]
+	}
+	c.hist.Complete(op.hid, linearizability.OK, linearizability.Reply{Records: got}, c.w.now)
+}
+
+func (c *kclient) listLatest(p int32) {
+	hid := c.hist.Invoke(c.id, linearizability.ListLatest{Partition: c.key(p)}, c.w.now)
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.SetVersion(4)
+	req.ReplicaID = -1
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = kTopic
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = p, -1, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	c.op = &kop{hid: hid, partition: p}
+	c.send(req, func(resp kmsg.Response) {
+		op := c.op
+		c.op = nil
+		out := resp.(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0]
+		if out.ErrorCode != 0 {
+			c.hist.Complete(op.hid, linearizability.Failed, linearizability.Reply{}, c.w.now)
+			return
+		}
+		c.hist.Complete(op.hid, linearizability.OK, linearizability.Reply{Offset: linearizability.Offset(out.Offset)}, c.w.now)
+		if c.draining {
+			c.latest[p] = out.Offset
+		}
+	})
+}
