@@ -1,0 +1,198 @@
+package main
+
+// The brokers `takhin bench --compare` measures, each started and stopped
+// around its own workloads so one's memory and goroutines do not weigh on
+// the next: a Takhin node (in-process over driver/osfs, or a real `takhin
+// serve` process with --binary), franz-go's in-memory kfake cluster (one
+// broker), and the ceiling broker (bench_ceiling.go).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/takhin-io/takhin/broker/config"
+	"github.com/takhin-io/takhin/driver"
+	"github.com/takhin-io/takhin/driver/osfs"
+	"github.com/takhin-io/takhin/driver/tcpnet"
+	"github.com/takhin-io/takhin/env"
+)
+
+// benchBroker is one broker under measurement.
+type benchBroker struct {
+	name        string // takhin, kfake or ceiling
+	describe    string // how it runs, for the report
+	produceOnly bool   // nothing can be consumed back (the ceiling)
+	addr        string
+	stop        func() error
+}
+
+const (
+	brokerTakhin  = "takhin"
+	brokerKfake   = "kfake"
+	brokerCeiling = "ceiling"
+	// processStartTimeout bounds how long a `takhin serve` process may
+	// take to answer Metadata.
+	processStartTimeout = 30 * time.Second
+)
+
+func startCeilingBroker() (*benchBroker, error) {
+	c, err := startCeiling("127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("ceiling: %w", err)
+	}
+	return &benchBroker{name: brokerCeiling, describe: "in-process, stores nothing", produceOnly: true,
+		addr: c.Addr(), stop: c.Close}, nil
+}
+
+func startKfake() (*benchBroker, error) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		return nil, fmt.Errorf("kfake: %w", err)
+	}
+	stop := func() error { c.Close(); return nil }
+	return &benchBroker{name: brokerKfake, describe: "in-process, in memory, 1 broker", addr: c.ListenAddrs()[0], stop: stop}, nil
+}
+
+// startTakhinInProcess runs a node as `takhin serve` would (keep the two
+// NodeConfigs alike), with Kafka's default broker configs, over dir.
+func startTakhinInProcess(dir string) (*benchBroker, error) {
+	cfg, err := config.LoadBroker(nil, map[string]string{"node.id": "1"})
+	if err != nil {
+		return nil, err
+	}
+	fatal := make(chan error, 1)
+	node, err := driver.StartNode(driver.NodeConfig{
+		FS: osfs.New(dir), KafkaAddr: "127.0.0.1:0", Broker: brokerConfig(cfg),
+		Rand: env.NewRand(cryptoSeed(), "node"), Log: zap.NewNop(),
+		RetentionCheckIntervalMs: cfg.RetentionCheckIntervalMs, ProducerIDExpirationMs: cfg.ProducerIDExpirationMs,
+		CheckpointIntervalMs: cfg.RecoveryPointCheckpointIntervalMs,
+		Net: tcpnet.Config{MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxConnections: int(cfg.MaxConnections),
+			IdleTimeout: time.Duration(cfg.ConnectionsMaxIdleMs) * time.Millisecond},
+		OnFatal: func(err error) {
+			select {
+			case fatal <- err:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("takhin: %w", err)
+	}
+	stop := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := node.Stop(ctx)
+		select {
+		case ferr := <-fatal:
+			err = errors.Join(err, fmt.Errorf("fatal storage error during the run: %w", ferr))
+		default:
+		}
+		return err
+	}
+	return &benchBroker{name: brokerTakhin, describe: "in-process node over " + dir, addr: node.Addr(), stop: stop}, nil
+}
+
+// startTakhinProcess runs `binary serve` on a free loopback port over dir,
+// its log in dir/../takhin-serve.log, and waits until it answers Metadata.
+func startTakhinProcess(binary, dir string) (*benchBroker, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(filepath.Dir(dir), "takhin-serve.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(binary, "serve", "--kafka-addr", addr, "--data-dir", dir, "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("--binary: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logFile.Close() }()
+	stop := func() error { return stopProcess(cmd, exited) }
+	if err := waitReady(addr, exited); err != nil {
+		_ = stop()
+		return nil, fmt.Errorf("takhin serve: %w (log: %s)", err, logTail(logPath))
+	}
+	return &benchBroker{name: brokerTakhin, describe: "`" + binary + " serve` process over " + dir, addr: addr, stop: stop}, nil
+}
+
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// waitReady polls the listener with Metadata requests until one succeeds,
+// the process exits, or processStartTimeout passes.
+func waitReady(addr string, exited <-chan error) error {
+	deadline := time.Now().Add(processStartTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("exited before serving: %v", err)
+		default:
+		}
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err = cl.Ping(ctx)
+			cancel()
+			cl.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("not serving within %s", processStartTimeout)
+}
+
+// stopProcess sends SIGTERM (a clean stop, as an operator would) and kills
+// the process if it has not exited within 30 s.
+func stopProcess(cmd *exec.Cmd, exited <-chan error) error {
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return nil // already gone; its exit was reported by waitReady
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			return fmt.Errorf("takhin serve exited with %w", err)
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+		return errors.New("takhin serve did not stop within 30 s of SIGTERM; killed")
+	}
+}
+
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return path
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) > 2000 {
+		s = "…" + s[len(s)-2000:]
+	}
+	return s
+}

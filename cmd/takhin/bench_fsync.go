@@ -1,0 +1,52 @@
+package main
+
+// The disk probe of `takhin bench --compare`: the latency of appending
+// 4 KiB and fsyncing it, in the directory the Takhin node's data goes to,
+// which is what every acks=all produce waits for at least once.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+const fsyncProbeBytes = 4 << 10
+
+// fsyncResult is the probe's outcome, in milliseconds.
+type fsyncResult struct {
+	Dir     string  `json:"dir"`
+	Samples int     `json:"samples"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"`
+}
+
+// probeFsync times samples rounds of (write 4 KiB at the end of a file,
+// fsync it) in dir, then removes the file.
+func probeFsync(dir string, samples int) (fsyncResult, error) {
+	res := fsyncResult{Dir: dir}
+	path := filepath.Join(dir, "fsync-probe")
+	f, err := os.Create(path)
+	if err != nil {
+		return res, err
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	block := make([]byte, fsyncProbeBytes)
+	took := make([]time.Duration, 0, samples)
+	for i := range samples {
+		block[0] = byte(i)
+		start := time.Now()
+		if _, err := f.Write(block); err != nil {
+			return res, err
+		}
+		if err := f.Sync(); err != nil {
+			return res, fmt.Errorf("fsync: %w", err)
+		}
+		took = append(took, time.Since(start))
+	}
+	lat := percentiles(took, 0)
+	res.Samples, res.P50Ms, res.P99Ms, res.MaxMs = lat.Samples, lat.P50Ms, lat.P99Ms, lat.MaxMs
+	return res, nil
+}

@@ -1,0 +1,150 @@
+package main
+
+// Goal: keep `takhin bench` working. A tiny --compare runs end to end
+// (every broker starts, every consume verifies, the JSON parses and holds
+// every run, latency and target); a single run against kfake produces,
+// consumes and verifies; bad flags are refused; the value codec catches
+// corruption; the ceiling counts records from batch headers. Numbers are
+// not asserted: they are a report.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+func TestBenchCompareTiny(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"bench", "--compare", "--scale", "0.002", "--fsyncs", "20", "--format", "json",
+		"--repeat", "2", "--dir", t.TempDir(), "--timeout", "2m"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s\nstdout:\n%s", code, errOut.String(), out.String())
+	}
+	var rep compareReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("the JSON does not parse: %v\n%s", err, out.String())
+	}
+	if len(rep.Brokers) != 3 || rep.Fsync.Samples != 20 || len(rep.Errors) != 0 {
+		t.Fatalf("brokers %+v, fsync %+v, errors %v", rep.Brokers, rep.Fsync, rep.Errors)
+	}
+	if want := 3 * len(compareSizes) * len(compareAcks); len(rep.Runs) != want {
+		t.Fatalf("%d runs, want %d", len(rep.Runs), want)
+	}
+	for _, r := range rep.Runs {
+		if r.Produce == nil || r.Produce.Errors != 0 || r.Produce.RecordsPerSec <= 0 || len(r.ProduceRuns) != 2 {
+			t.Errorf("%s %s: produce %+v", r.Broker, r.Workload.Topic, r.Produce)
+		}
+		consumed := r.Consume != nil && r.Consume.Verified && r.Consume.Records == r.Workload.Records
+		if consumed != (r.Broker != brokerCeiling) {
+			t.Errorf("%s %s: consume %+v", r.Broker, r.Workload.Topic, r.Consume)
+		}
+	}
+	for _, l := range rep.Latency {
+		if l.Latency == nil || l.Latency.Samples == 0 || l.Latency.P99Ms < l.Latency.P50Ms {
+			t.Errorf("%s: latency %+v", l.Broker, l.Latency)
+		}
+	}
+	if want := 2*len(compareSizes)*len(compareAcks) + 1; len(rep.Targets) != want {
+		t.Errorf("%d targets, want %d", len(rep.Targets), want)
+	}
+	for _, tg := range rep.Targets {
+		if tg.Detail == "not measured" {
+			t.Errorf("target %q was not measured", tg.Name)
+		}
+	}
+}
+
+func TestBenchSingleAgainstKfake(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var out, errOut bytes.Buffer
+	code := run([]string{"bench", "--brokers", c.ListenAddrs()[0], "--records", "1000", "--record-bytes", "64",
+		"--acks", "1", "--codec", "snappy", "--consume", "--rate", "20000", "--latency", "--format", "json"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var rep singleReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Consume == nil || !rep.Consume.Verified || rep.Produce.Latency == nil || rep.Produce.Inflight != 5 {
+		t.Fatalf("%+v", rep)
+	}
+	out.Reset()
+	if code := run([]string{"bench", "--brokers", c.ListenAddrs()[0], "--records", "100", "--consume"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "verified=true") {
+		t.Fatalf("text run: exit %d\n%s", code, out.String())
+	}
+}
+
+func TestBenchFlagsRefused(t *testing.T) {
+	for name, args := range map[string][]string{
+		"neither brokers nor compare": {},
+		"both":                        {"--compare", "--brokers", "x:1"},
+		"small records":               {"--brokers", "x:1", "--record-bytes", "15"},
+		"acks 0":                      {"--brokers", "x:1", "--acks", "0"},
+		"codec":                       {"--brokers", "x:1", "--codec", "zstd"},
+		"latency without rate":        {"--brokers", "x:1", "--latency"},
+		"scale":                       {"--compare", "--scale", "2"},
+		"format":                      {"--compare", "--format", "xml"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := run(append([]string{"bench"}, args...), &out, &errOut); code != 2 {
+				t.Fatalf("exit %d, want 2", code)
+			}
+		})
+	}
+}
+
+func TestBenchValues(t *testing.T) {
+	m := valueMaker{size: 100}
+	for seq := range uint64(1000) {
+		v := m.value(seq)
+		if got, err := checkValue(v, 100); err != nil || got != seq {
+			t.Fatalf("seq %d: %d %v", seq, got, err)
+		}
+	}
+	v := m.value(7)
+	for name, bad := range map[string][]byte{
+		"short":          v[:99],
+		"flipped filler": append(append([]byte{}, v[:50]...), append([]byte{v[50] ^ 1}, v[51:]...)...),
+		"other tail":     append(append([]byte{}, v[:92]...), binary.BigEndian.AppendUint64(nil, 8)...),
+	} {
+		if _, err := checkValue(bad, 100); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestBenchBatchRecords(t *testing.T) {
+	batch := func(lastOffsetDelta int32, extra int) []byte {
+		b := make([]byte, 61+extra)
+		binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
+		binary.BigEndian.PutUint32(b[23:], uint32(lastOffsetDelta))
+		return b
+	}
+	two := append(batch(9, 5), batch(0, 0)...)
+	for name, c := range map[string]struct {
+		in   []byte
+		want int64
+	}{
+		"empty":       {nil, 0},
+		"one":         {batch(4, 10), 5},
+		"two":         {two, 11},
+		"cut short":   {two[:len(two)-1], 10},
+		"bad length":  {append(batch(3, 0)[:8], 0xff, 0xff, 0xff, 0xff), 0},
+		"only header": {make([]byte, 60), 0},
+	} {
+		if got := batchRecords(c.in); got != c.want {
+			t.Errorf("%s: %d records, want %d", name, got, c.want)
+		}
+	}
+}
