@@ -7,7 +7,7 @@ FUZZTIME ?= 30s
 TEST_TIMEOUT ?= 12m
 RACE_TIMEOUT ?= 8m
 
-.PHONY: build test vet fmt-check lint race sim sim-sweep bench bench-storage fuzz clean
+.PHONY: build test vet fmt-check lint race sim sim-sweep sim-seeds simbug-search bench bench-storage fuzz clean
 
 build:
 	$(GO) build -o bin/takhin ./cmd/takhin
@@ -33,6 +33,7 @@ vet:
 race:
 	$(GO) test -count=1 -race -timeout $(RACE_TIMEOUT) ./driver/... ./storage/... ./replication/... ./controller/... ./sim/simfs/...
 	$(GO) test -count=1 -tags invariants -timeout $(RACE_TIMEOUT) ./sim/
+	$(GO) test -count=1 -tags simbug -timeout $(RACE_TIMEOUT) -run TestSimbugPinned ./sim/
 
 lint:
 	$(GO) test -count=1 ./internal/lint/
@@ -40,6 +41,17 @@ lint:
 # One seed, exactly reproduced: make sim SEED=42
 sim:
 	$(GO) run -tags invariants ./cmd/takhin sim --seed $(SEED)
+
+# Each deliberately broken variant (internal/simbug) must be caught within
+# 200 seeds; the first catching seeds are pinned in sim/simbug_test.go.
+simbug-search:
+	$(GO) test -count=1 -tags simbug -run TestSimbugSearch ./sim/ -simbug.search=200 -v
+
+# The unbroken broker over SIM_SEEDS seeds with every fault class the swarm
+# picks (CI runs 20).
+SIM_SEEDS ?= 1000
+sim-seeds:
+	$(GO) test -count=1 -timeout 60m -run TestSweep ./sim/ -sim.sweep=$(SIM_SEEDS)
 
 # Random seeds for SIM_SECONDS of wall time; stops at the first failure.
 SIM_SECONDS ?= 60

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/internal/simbug"
 	"github.com/takhin-io/takhin/storage"
 )
 
@@ -27,10 +28,10 @@ func (p *Partition) stepFetch(e Fetch) {
 // not known here; the disk holds at least one batch, which is taken as
 // enough.
 func (p *Partition) fetchSatisfied(e Fetch) bool {
-	if e.From >= p.hw {
+	if e.From >= p.visible() {
 		return false
 	}
-	if bytes, ok := p.tail.bytesBetween(e.From, p.hw); ok {
+	if bytes, ok := p.tail.bytesBetween(e.From, p.visible()); ok {
 		return bytes >= max(e.MinBytes, 1)
 	}
 	return true
@@ -44,16 +45,25 @@ func (p *Partition) serveFetch(e Fetch) {
 			HighWatermark: p.hw, LogStart: p.start})
 		return
 	}
-	if e.From >= p.hw {
+	if e.From >= p.visible() {
 		p.reply(Reply{ID: e.ID, HighWatermark: p.hw, LogStart: p.start})
 		return
 	}
-	if batches, ok := p.tail.read(e.From, e.MaxBytes, p.hw); ok {
+	if batches, ok := p.tail.read(e.From, e.MaxBytes, p.visible()); ok {
 		p.reply(Reply{ID: e.ID, Batches: batches, HighWatermark: p.hw, LogStart: p.start})
 		return
 	}
 	p.reads[e.ID] = true
-	p.ready.Reads = append(p.ready.Reads, Read{ID: e.ID, From: e.From, MaxBytes: e.MaxBytes, UpTo: p.hw})
+	p.ready.Reads = append(p.ready.Reads, Read{ID: e.ID, From: e.From, MaxBytes: e.MaxBytes, UpTo: p.visible()})
+}
+
+// visible is where fetches stop: the high watermark (in the simbug
+// variant fetch-past-hw, the written end).
+func (p *Partition) visible() storage.Offset {
+	if simbug.Active(simbug.FetchPastHighWatermark) {
+		return p.written
+	}
+	return p.hw
 }
 
 // wakeFetches serves the parked fetches that are now satisfied or due.

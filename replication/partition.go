@@ -8,6 +8,7 @@ import (
 
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/internal/assert"
+	"github.com/takhin-io/takhin/internal/simbug"
 	"github.com/takhin-io/takhin/storage"
 )
 
@@ -162,7 +163,7 @@ func (p *Partition) stepRecovered(e Recovered) error {
 	p.recovered = true
 	p.start, p.end, p.written, p.hw = e.Start, e.End, e.End, e.End
 	p.producers = e.Producers
-	if p.producers == nil {
+	if p.producers == nil || simbug.Active(simbug.ProducerStateLost) {
 		p.producers = storage.NewProducerState()
 	}
 	p.lastCheckpointMono = e.Now.Mono
@@ -246,6 +247,9 @@ func (p *Partition) stepWritten(e Written) error {
 			if m.acks != -1 {
 				p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: p.hw, LogStart: p.start})
 				m.answered = true
+			} else if simbug.Active(simbug.AckBeforeFsync) && p.cfg.Topic != "__cluster_metadata" {
+				p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: m.next, LogStart: p.start})
+				m.answered = true
 			}
 		default:
 			p.reply(Reply{ID: m.id, Err: fmt.Errorf("%w: %v", ErrStorage, e.Err)})
@@ -282,7 +286,7 @@ func (p *Partition) stepSynced(e Synced) error {
 	}
 	p.hw = e.UpTo
 	for _, m := range op.members {
-		if m.acks == -1 && m.next <= p.hw {
+		if m.acks == -1 && m.next <= p.hw && !m.answered {
 			p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: p.hw, LogStart: p.start})
 		}
 	}

@@ -29,6 +29,9 @@ type Options struct {
 	CrashPerMille    int     // chance, per client operation, of a crash at a random later instant
 	SyncFailure      float64 // per fsync: EIO (fatal: the node crashes and recovers)
 	DiskFullPerMille int     // chance, per client operation, of a disk-full episode
+	// Network faults, per chunk of bytes simnet moves: a connection reset
+	// (clients retry on a new one), a latency spike, a stall.
+	NetReset, NetSpike, NetStall float64
 }
 
 // Swarm picks the options of seed.
@@ -53,6 +56,12 @@ func Swarm(seed uint64) Options {
 	if r.Chance(0.4) {
 		o.DiskFullPerMille = 1 + r.IntN(5)
 	}
+	if r.Chance(0.5) {
+		o.NetReset = []float64{0.0005, 0.002}[r.IntN(2)]
+	}
+	if r.Chance(0.5) {
+		o.NetSpike, o.NetStall = 0.01, 0.005
+	}
 	return o
 }
 
@@ -60,6 +69,7 @@ func (o Options) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed=%d steps=%d topics=%d partitions=%d client-gap=%dus disk-latency=%dus segment-bytes=%d kafka-clients=%d",
 		o.Seed, o.Steps, o.Topics, o.Partitions, o.ClientGapUs, o.DiskLatencyUs, o.SegmentBytes, o.Clients)
-	fmt.Fprintf(&b, " faults: crash=%d‰ sync-failure=%g disk-full=%d‰", o.CrashPerMille, o.SyncFailure, o.DiskFullPerMille)
+	fmt.Fprintf(&b, " faults: crash=%d‰ sync-failure=%g disk-full=%d‰ net-reset=%g net-spike=%g net-stall=%g",
+		o.CrashPerMille, o.SyncFailure, o.DiskFullPerMille, o.NetReset, o.NetSpike, o.NetStall)
 	return b.String()
 }

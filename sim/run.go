@@ -39,6 +39,8 @@ func Run(opts Options) Result {
 	})
 	net, err := simnet.New(scheduler{w}, env.NewRand(opts.Seed, "net"), simnet.Config{
 		OnEvent: func(kind string, a, b int64) { w.record("net/"+kind, a, b) },
+		Faults: simnet.Faults{Reset: opts.NetReset, Spike: opts.NetSpike, SpikeMax: 20_000_000,
+			Stall: opts.NetStall, StallMax: 50_000_000},
 	})
 	if err != nil {
 		return Result{Options: opts, Violations: []string{"simnet: " + err.Error()}}
@@ -75,6 +77,7 @@ func Run(opts Options) Result {
 func drain(w *world, wl *workload, clients []*kclient, chk *checker) {
 	wl.stopped = true
 	wl.n.net.HealAll()
+	wl.n.net.SetFaults(simnet.Faults{}) // the liveness phase runs without faults
 	for _, c := range clients {
 		c.draining = true
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/internal/assert"
 	"github.com/takhin-io/takhin/internal/invariants"
+	"github.com/takhin-io/takhin/internal/simbug"
 )
 
 // Config holds the storage-level topic configs. The broker maps Kafka's
@@ -285,7 +286,7 @@ func (l *Log) Sync() error {
 			return l.fail(err)
 		}
 	}
-	if l.dirUnsynced {
+	if l.dirUnsynced && !simbug.Active(simbug.SkipDirSync) {
 		if err := l.fs.SyncDir(l.dir); err != nil {
 			return l.fail(fmt.Errorf("storage: sync dir %s: %w", l.dir, err))
 		}

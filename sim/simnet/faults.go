@@ -240,3 +240,7 @@ func pick(on bool, ifOn, ifOff string) string {
 	}
 	return ifOff
 }
+
+// SetFaults changes the fault probabilities from now on (the simulator's
+// liveness phase turns them off).
+func (n *Net) SetFaults(f Faults) { n.cfg.Faults = f }

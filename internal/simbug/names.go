@@ -1,0 +1,23 @@
+package simbug
+
+// The broken variants, each a one-line change in the code it names.
+const (
+	// AckBeforeFsync: the partition answers acks=all once the batch is
+	// written, before its fsync (replication).
+	AckBeforeFsync = "ack-before-fsync"
+	// FetchPastHighWatermark: fetches serve written but unsynced data
+	// (replication).
+	FetchPastHighWatermark = "fetch-past-hw"
+	// ProducerStateLost: a restarted partition forgets its idempotent
+	// producers (replication).
+	ProducerStateLost = "producer-state-lost"
+	// SkipDirSync: the log syncs new segment files but not their
+	// directory (storage).
+	SkipDirSync = "skip-dir-sync"
+	// RecoverySkipsCRC: recovery (and the scans that locate a batch)
+	// accept batches whose CRC does not match (storage).
+	RecoverySkipsCRC = "recovery-skips-crc"
+)
+
+// All lists every variant, for the search.
+var All = []string{AckBeforeFsync, FetchPastHighWatermark, ProducerStateLost, SkipDirSync, RecoverySkipsCRC}
