@@ -26,6 +26,11 @@ import (
 	"github.com/takhin-io/takhin/storage"
 )
 
+// noRecords is an empty, non-null records field: Kafka always sends one
+// (MemoryRecords.EMPTY), and librdkafka, Sarama and kafka-go reject a null
+// one (length -1) in non-flexible versions.
+var noRecords = []byte{}
+
 // fetchWait is a long-polling fetch.
 type fetchWait struct {
 	r         *request
@@ -96,6 +101,7 @@ func (b *Broker) resolveFetch(version int16, req *kmsg.FetchRequest, resp *kmsg.
 			out := &rt.Partitions[j]
 			*out = kmsg.NewFetchResponseTopicPartition()
 			out.Partition, out.HighWatermark, out.LastStableOffset, out.LogStartOffset = p.Partition, -1, -1, -1
+			out.RecordBatches = noRecords
 			target := &fetchTarget{topic: topic, part: p, out: out}
 			switch {
 			case !ok && version >= 13:
@@ -130,6 +136,9 @@ func (b *Broker) readAll(r *request, targets []*fetchTarget, then func(total, er
 			t.out.HighWatermark, t.out.LastStableOffset = int64(rep.HighWatermark), int64(rep.HighWatermark)
 			t.out.LogStartOffset = int64(rep.LogStart)
 			t.out.RecordBatches = rep.Batches
+			if t.out.RecordBatches == nil {
+				t.out.RecordBatches = noRecords
+			}
 			total += len(rep.Batches)
 			if rep.Err != nil {
 				errs++
@@ -202,7 +211,7 @@ func trimFetch(targets []*fetchTarget, maxBytes int) {
 			continue
 		}
 		if total > 0 && total+n > maxBytes {
-			t.out.RecordBatches = nil
+			t.out.RecordBatches = noRecords
 			continue
 		}
 		total += n

@@ -138,3 +138,52 @@ func TestLongPollAnsweredOnce(t *testing.T) {
 		t.Fatalf("the fetch was answered %d times", sends)
 	}
 }
+
+// TestFetchAtTheEndHasEmptyNotNullRecords: a caught-up consumer gets an
+// empty records field (length 0), never null (-1), in every version
+// (found by the client matrix: librdkafka, Sarama and kafka-go reject -1).
+func TestFetchAtTheEndHasEmptyNotNullRecords(t *testing.T) {
+	for _, v := range []int16{4, 11, 12} {
+		b := fuzzBroker()
+		req := kmsg.NewPtrFetchRequest()
+		req.SetVersion(v)
+		req.ReplicaID, req.MaxBytes = -1, 1<<20
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = "t"
+		for _, p := range []int32{0, 7} { // 7 does not exist: an error partition
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.Partition, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = p, 1<<20, -1
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+		b.Step(FrameIn{Conn: 1, Frame: kmsg.NewRequestFormatter().AppendRequest(nil, req, 1)[4:]})
+		var sent [][]byte
+		for i := 0; i < 10 && b.HasReady(); i++ {
+			rd := b.Ready()
+			b.Advance(rd)
+			for _, s := range rd.Sends {
+				sent = append(sent, s.Frame)
+			}
+			for _, pr := range rd.ToPartitions {
+				b.Step(PartitionReply{Reply: replication.Reply{ID: replication.RequestIDOf(pr.Event)}})
+			}
+		}
+		if len(sent) != 1 {
+			t.Fatalf("v%d: %d responses", v, len(sent))
+		}
+		resp := kmsg.NewPtrFetchResponse()
+		resp.SetVersion(v)
+		body := sent[0][8:]
+		if resp.IsFlexible() {
+			body = body[1:]
+		}
+		if err := resp.ReadFrom(body); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range resp.Topics[0].Partitions {
+			if p.RecordBatches == nil {
+				t.Fatalf("v%d partition %d: null records", v, p.Partition)
+			}
+		}
+	}
+}
