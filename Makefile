@@ -7,7 +7,7 @@ FUZZTIME ?= 30s
 TEST_TIMEOUT ?= 12m
 RACE_TIMEOUT ?= 8m
 
-.PHONY: build test vet fmt-check lint race sim sim-sweep sim-seeds simbug-search bench bench-storage fuzz clean
+.PHONY: build test vet fmt-check lint race sim sim-sweep sim-seeds sim-bench simbug-search bench bench-storage fuzz clean
 
 build:
 	$(GO) build -o bin/takhin ./cmd/takhin
@@ -52,6 +52,10 @@ simbug-search:
 SIM_SEEDS ?= 1000
 sim-seeds:
 	$(GO) test -count=1 -timeout 60m -run TestSweep ./sim/ -sim.sweep=$(SIM_SEEDS)
+
+# The simulator's speed on the reference workloads (invariants on).
+sim-bench:
+	$(GO) run -tags invariants ./cmd/takhin sim --bench
 
 # Random seeds for SIM_SECONDS of wall time; stops at the first failure.
 SIM_SECONDS ?= 60

@@ -60,8 +60,9 @@ type Broker struct {
 	fetches      []*fetchWait // long-polls waiting for data or their deadline
 	now          env.Time
 
-	ready Ready
-	armed int64
+	ready    Ready
+	armed    int64
+	stopping bool // a graceful stop is under way: fetches do not wait
 }
 
 // New returns a broker with no connections, waiting for an Image.
@@ -140,6 +141,9 @@ type (
 		Image *controller.Image
 	}
 	Tick struct{ Now env.Time }
+	// Stopping starts a graceful stop: parked long-polls are answered now,
+	// and later fetches do not wait.
+	Stopping struct{ Now env.Time }
 )
 
 // Event is an input of Step.
@@ -152,6 +156,7 @@ func (e PartitionReply) When() env.Time  { return e.Now }
 func (e ControllerReply) When() env.Time { return e.Now }
 func (e ImagePublished) When() env.Time  { return e.Now }
 func (e Tick) When() env.Time            { return e.Now }
+func (e Stopping) When() env.Time        { return e.Now }
 
 // Step applies one event.
 func (b *Broker) Step(ev Event) {
@@ -173,6 +178,11 @@ func (b *Broker) Step(ev Event) {
 		b.pids.imagePublished(b)
 	case Tick:
 		b.tick()
+	case Stopping:
+		b.stopping = true
+		for _, f := range append([]*fetchWait(nil), b.fetches...) {
+			b.wake(f)
+		}
 	default:
 		assert.Failf("broker: unknown event %T", ev)
 	}

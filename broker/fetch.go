@@ -63,6 +63,9 @@ func handleFetch(b *Broker, r *request) {
 	read = func() {
 		b.readAll(r, targets, func(total, errs int) {
 			maxWait := min(req.MaxWaitMillis, b.cfg.FetchMaxWaitMsMax)
+			if b.stopping {
+				maxWait = 0
+			}
 			if !first || errs > 0 || total >= int(max(req.MinBytes, 1)) || maxWait <= 0 || wait.finished {
 				wait.finished = true
 				trimFetch(targets, int(req.MaxBytes))

@@ -24,6 +24,13 @@ func (m *mailbox[T]) put(v T) {
 	}
 }
 
+// empty reports whether nothing is queued.
+func (m *mailbox[T]) empty() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.items) == 0
+}
+
 // take returns everything queued, oldest first.
 func (m *mailbox[T]) take() []T {
 	m.mu.Lock()

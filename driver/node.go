@@ -58,7 +58,7 @@ type Node struct {
 	parts   map[partKey]*PartitionLoop
 	connsMu sync.Mutex
 	conns   map[env.ConnID]bool
-	busy    atomic.Int64 // requests in flight in the broker, after its last step
+	idle    atomic.Bool // the broker had nothing in flight after its last step
 
 	stopc      chan struct{}
 	done       sync.WaitGroup
@@ -314,6 +314,7 @@ func (n *Node) runBroker(b *broker.Broker) {
 			timer.Stop()
 			return
 		case <-n.inbox.wake:
+			n.idle.Store(false)
 			for _, ev := range n.inbox.take() {
 				b.Step(ev(n.clock.Now()))
 			}
@@ -325,7 +326,6 @@ func (n *Node) runBroker(b *broker.Broker) {
 			rd := b.Ready()
 			b.Advance(rd)
 			n.carryOut(rd)
-			n.busy.Store(int64(b.InFlight()))
 			if rd.Deadline != armed {
 				armed = rd.Deadline
 				timer.Stop()
@@ -334,6 +334,7 @@ func (n *Node) runBroker(b *broker.Broker) {
 				}
 			}
 		}
+		n.idle.Store(b.InFlight() == 0)
 	}
 }
 
@@ -391,14 +392,29 @@ func (n *Node) pauseAll(pause bool) {
 func (n *Node) Stop(ctx context.Context) error {
 	var errs []error
 	if n.net != nil {
-		n.pauseAll(true) // no new requests; let those in flight finish
-		for n.busy.Load() > 0 && ctx.Err() == nil {
-			time.Sleep(5 * time.Millisecond)
-		}
+		n.net.StopAccepting() // no new clients
+		n.pauseAll(true)      // no new requests on the open connections
+		n.inbox.put(func(now env.Time) broker.Event { return broker.Stopping{Now: now} })
+		n.waitIdle(ctx)
 		errs = append(errs, n.net.Shutdown(ctx))
 	}
 	errs = append(errs, n.stopAll(ctx))
 	return errors.Join(errs...)
+}
+
+// waitIdle waits until the broker has answered every request it read:
+// its inbox empty and nothing in flight, seen on several consecutive
+// checks (a reader goroutine may be handing over a frame read just before
+// the pause).
+func (n *Node) waitIdle(ctx context.Context) {
+	for quiet := 0; quiet < 5 && ctx.Err() == nil; {
+		if n.idle.Load() && n.inbox.empty() {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (n *Node) stopAll(ctx context.Context) error {

@@ -21,10 +21,13 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	seed := fs.String("seed", "", "run this seed (decimal); repeat the exact run")
 	seconds := fs.Int("seconds", 0, "sweep random seeds for this many wall-clock seconds")
 	steps := fs.Int("steps", 0, "override the number of steps")
+	bench := fs.Bool("bench", false, "measure the simulator's speed on the reference workloads")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	switch {
+	case *bench:
+		return simBench(stdout)
 	case *seed != "":
 		n, err := strconv.ParseUint(*seed, 10, 64)
 		if err != nil {
@@ -38,6 +41,42 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: takhin sim --seed N | --seconds S [--steps K]")
 		return 2
 	}
+}
+
+// simBench measures the simulator (issue 5's speed criteria): the
+// reference workload (one node, 16 Kafka clients, no faults) in client
+// operations per wall-clock second and virtual time per wall time, a
+// light workload's virtual/real ratio, and seeds per minute with faults.
+func simBench(stdout io.Writer) int {
+	ref := sim.Options{Seed: 1, Steps: 400_000, Topics: 1, Partitions: 1, ClientGapUs: 200,
+		DiskLatencyUs: 100, SegmentBytes: 1 << 20, Clients: 16}
+	start := time.Now()
+	r := sim.Run(ref)
+	wall := time.Since(start)
+	fmt.Fprintf(stdout, "reference (1 node, 16 clients, no faults): %d client operations, %d steps in %s wall, %d ms virtual\n",
+		r.Counts.ClientOps, r.Counts.Steps, wall.Round(time.Millisecond), r.VirtualMs)
+	fmt.Fprintf(stdout, "  %.0f client operations per wall second, %.0f steps per wall second, virtual/real %.1f×\n",
+		float64(r.Counts.ClientOps)/wall.Seconds(), float64(r.Counts.Steps)/wall.Seconds(),
+		float64(r.VirtualMs)/float64(wall.Milliseconds()+1))
+	light := ref
+	light.Clients, light.ClientGapUs, light.Steps = 1, 10_000, 50_000
+	start = time.Now()
+	lr := sim.Run(light)
+	lwall := time.Since(start)
+	fmt.Fprintf(stdout, "light (1 client): %d ms virtual in %s wall: virtual/real %.0f×\n",
+		lr.VirtualMs, lwall.Round(time.Millisecond), float64(lr.VirtualMs)/float64(lwall.Milliseconds()+1))
+	start = time.Now()
+	seeds := 0
+	for time.Since(start) < 20*time.Second {
+		seeds++
+		sim.Run(sim.Swarm(uint64(seeds)))
+	}
+	fmt.Fprintf(stdout, "swarm seeds with faults: %.0f per minute\n", float64(seeds)/time.Since(start).Minutes())
+	if !r.OK() || !lr.OK() {
+		fmt.Fprint(stdout, r.Summary(), lr.Summary())
+		return 1
+	}
+	return 0
 }
 
 func options(seed uint64, steps int) sim.Options {

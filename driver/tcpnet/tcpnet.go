@@ -366,3 +366,10 @@ func (n *Net) forget(id env.ConnID) {
 
 // sinceEpoch is the activity clock: monotonic nanoseconds since Listen.
 func (n *Net) sinceEpoch() int64 { return int64(time.Since(n.epoch)) }
+
+// StopAccepting closes the listener: no new connection is accepted, and
+// those open are untouched (a graceful stop drains them, then calls
+// Shutdown).
+func (n *Net) StopAccepting() {
+	_ = n.ln.Close()
+}

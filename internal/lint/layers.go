@@ -73,6 +73,7 @@ var layers = []layer{
 	{dir: "linearizability", external: []string{"github.com/anishathalye/porcupine"}},
 	{dir: "internal/assert"},
 	{dir: "internal/invariants"},
+	{dir: "internal/simbug"},
 	{dir: "internal/lint"},
 }
 
