@@ -47,6 +47,7 @@ func softwareToken(s string) bool {
 func (b *Broker) unsupportedAPIVersions(c *conn, hdr RequestHeader) {
 	e := b.apiVersionsEntry()
 	resp := UnsupportedApiVersionsResponse(e.advertisedMin, e.max)
-	frame := AppendResponse(nil, apiVersionsKey, 0, hdr.CorrelationID, resp)
-	b.ready.Sends = append(b.ready.Sends, Send{Conn: c.id, Frame: frame})
+	r := &request{c: c, hdr: hdr}
+	c.inflight = append(c.inflight, r) // its answer keeps its place in the order
+	b.answer(r, AppendResponse(nil, apiVersionsKey, 0, hdr.CorrelationID, resp))
 }

@@ -234,9 +234,7 @@ func (b *Broker) deadline() int64 {
 func (b *Broker) InFlight() int {
 	n := 0
 	for _, c := range b.conns {
-		if c.busy != nil {
-			n++
-		}
+		n += len(c.inflight)
 	}
 	return n
 }

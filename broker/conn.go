@@ -10,26 +10,34 @@ import (
 	"github.com/takhin-io/takhin/internal/assert"
 )
 
-// conn is one client connection. As Kafka does, the broker handles one
-// request of a connection at a time: while one is in flight, the
-// connection is muted and later frames wait in queue, so responses leave
-// in request order.
+// conn is one client connection. Up to pipelineMax of its requests are
+// served at once (clients pipeline up to five: max.in.flight), their
+// responses leaving strictly in request order; later frames wait in queue.
+// Kafka mutes a connection until each response is sent; serving the
+// pipeline lets several produce requests of one connection share a group
+// commit, while keeping Kafka's guarantee that responses come in order and
+// that a connection's requests reach each partition in order.
 type conn struct {
 	id       env.ConnID
 	remote   string
 	clientID string
-	busy     *request // the request in flight, nil when idle
-	queue    [][]byte // frames that arrived while busy
+	inflight []*request // in arrival order; answered ones wait for those before them
+	queue    [][]byte   // frames that arrived while the pipeline was full
 	closing  bool
-	draining bool // done is already taking queued frames (no recursion)
+	draining bool // flush is already taking queued frames (no recursion)
 }
+
+// pipelineMax is how many requests of one connection are served at once.
+const pipelineMax = 5
 
 // request is one decoded request in flight.
 type request struct {
-	c    *conn
-	hdr  RequestHeader
-	kreq kmsg.Request
-	size int // frame bytes, for the queued-bytes budget
+	c        *conn
+	hdr      RequestHeader
+	kreq     kmsg.Request
+	size     int    // frame bytes, for the queued-bytes budget
+	answered bool   // its response (or, for acks=0, its silence) is decided
+	frame    []byte // the response, nil for none
 }
 
 func (b *Broker) frameIn(e FrameIn) {
@@ -37,7 +45,7 @@ func (b *Broker) frameIn(e FrameIn) {
 	if c == nil || c.closing {
 		return // closed meanwhile
 	}
-	if c.busy != nil {
+	if len(c.inflight) >= pipelineMax || len(c.queue) > 0 {
 		c.queue = append(c.queue, e.Frame)
 		b.queued += len(e.Frame)
 		b.applyBackPressure()
@@ -80,34 +88,52 @@ func (b *Broker) handleFrame(c *conn, frame []byte) {
 		return
 	}
 	r := &request{c: c, hdr: hdr, kreq: kreq, size: len(frame)}
-	c.busy = r
+	c.inflight = append(c.inflight, r)
 	entry.handle(b, r)
 }
 
-// respond sends resp for r and lets the connection take its next request.
+// respond answers r; its frame leaves once every earlier request of the
+// connection has left.
 func (b *Broker) respond(r *request, resp kmsg.Response) {
-	assert.That(r.c.busy == r, "a response answers the request in flight")
 	resp.SetVersion(r.hdr.APIVersion)
-	frame := AppendResponse(nil, r.hdr.APIKey, r.hdr.APIVersion, r.hdr.CorrelationID, resp)
-	b.ready.Sends = append(b.ready.Sends, Send{Conn: r.c.id, Frame: frame})
-	b.done(r)
+	b.answer(r, AppendResponse(nil, r.hdr.APIKey, r.hdr.APIVersion, r.hdr.CorrelationID, resp))
 }
 
-// done frees the connection of r (answered, or acks=0 which Kafka never
-// answers) and starts its next queued request.
-func (b *Broker) done(r *request) {
-	c := r.c
-	c.busy = nil
-	if c.draining {
-		return // the loop below, further up the stack, takes the next one
+// done settles r without a response (acks=0, which Kafka never answers).
+func (b *Broker) done(r *request) { b.answer(r, nil) }
+
+func (b *Broker) answer(r *request, frame []byte) {
+	assert.That(!r.answered, "a request is answered once")
+	r.answered, r.frame = true, frame
+	b.flush(r.c)
+}
+
+// flush sends the answered responses at the head of the pipeline, in
+// order, and starts queued frames while the pipeline has room.
+func (b *Broker) flush(c *conn) {
+	if c.draining || c.closing {
+		return // the loop below, further up the stack, continues
 	}
 	c.draining = true
-	for c.busy == nil && len(c.queue) > 0 && !c.closing {
-		next := c.queue[0]
-		c.queue[0] = nil
-		c.queue = c.queue[1:]
-		b.queued -= len(next)
-		b.handleFrame(c, next)
+	for progress := true; progress && !c.closing; {
+		progress = false
+		for len(c.inflight) > 0 && c.inflight[0].answered {
+			r := c.inflight[0]
+			c.inflight[0] = nil
+			c.inflight = c.inflight[1:]
+			if r.frame != nil {
+				b.ready.Sends = append(b.ready.Sends, Send{Conn: c.id, Frame: r.frame})
+			}
+			progress = true
+		}
+		for len(c.inflight) < pipelineMax && len(c.queue) > 0 && !c.closing {
+			next := c.queue[0]
+			c.queue[0] = nil
+			c.queue = c.queue[1:]
+			b.queued -= len(next)
+			b.handleFrame(c, next)
+			progress = true
+		}
 	}
 	c.draining = false
 	b.applyBackPressure()
@@ -124,8 +150,8 @@ func (b *Broker) applyBackPressure() {
 	}
 }
 
-// closeConn closes c after what was already sent; its in-flight request
-// is abandoned (late sub-replies are dropped).
+// closeConn closes c after what was already sent; its requests in flight
+// are abandoned (late sub-replies are dropped).
 func (b *Broker) closeConn(c *conn, why string, fields ...zap.Field) {
 	if c.closing {
 		return
@@ -147,15 +173,15 @@ func (b *Broker) connClosed(id env.ConnID) {
 	delete(b.conns, id)
 }
 
-// forget drops c's queued frames and in-flight request.
+// forget drops c's queued frames and requests in flight.
 func (b *Broker) forget(c *conn) {
 	for _, f := range c.queue {
 		b.queued -= len(f)
 	}
 	c.queue = nil
-	if c.busy != nil {
-		b.abandon(c.busy)
-		c.busy = nil
+	for _, r := range c.inflight {
+		b.abandon(r)
 	}
+	c.inflight = nil
 	b.applyBackPressure()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/takhin-io/takhin/controller/controllertest"
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/replication"
+	"github.com/takhin-io/takhin/storage"
 )
 
 // stubTopics accepts every config.
@@ -184,6 +185,41 @@ func TestFetchAtTheEndHasEmptyNotNullRecords(t *testing.T) {
 			if p.RecordBatches == nil {
 				t.Fatalf("v%d partition %d: null records", v, p.Partition)
 			}
+		}
+	}
+}
+
+// TestPipelineAnswersInOrder: requests of one connection are served
+// together, but a quick answer (ApiVersions) waits for the slower request
+// before it (an acks=all produce waiting for its fsync).
+func TestPipelineAnswersInOrder(t *testing.T) {
+	b := fuzzBroker()
+	fm := kmsg.NewRequestFormatter()
+	prod := kmsg.NewPtrProduceRequest()
+	prod.SetVersion(9)
+	prod.Acks, prod.TimeoutMillis = -1, 1000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "t"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = storage.EncodeBatch([]kmsg.Record{{Value: []byte("v")}}, 1)
+	rt.Partitions = append(rt.Partitions, rp)
+	prod.Topics = append(prod.Topics, rt)
+	b.Step(FrameIn{Conn: 1, Frame: fm.AppendRequest(nil, prod, 1)[4:]})
+	b.Step(FrameIn{Conn: 1, Frame: fm.AppendRequest(nil, kmsg.NewPtrApiVersionsRequest(), 2)[4:]})
+	rd := b.Ready()
+	b.Advance(rd)
+	if len(rd.Sends) != 0 || len(rd.ToPartitions) != 1 {
+		t.Fatalf("before the produce is answered: %d sends, %d partition requests", len(rd.Sends), len(rd.ToPartitions))
+	}
+	b.Step(PartitionReply{Reply: replication.Reply{ID: replication.RequestIDOf(rd.ToPartitions[0].Event), HighWatermark: 1}})
+	rd = b.Ready()
+	b.Advance(rd)
+	if len(rd.Sends) != 2 {
+		t.Fatalf("after the produce: %d sends, want both", len(rd.Sends))
+	}
+	for i, s := range rd.Sends {
+		if corr := int32(binary.BigEndian.Uint32(s.Frame[4:])); corr != int32(i+1) {
+			t.Fatalf("response %d has correlation id %d", i, corr)
 		}
 	}
 }
