@@ -96,7 +96,26 @@ func (b *Broker) handleFrame(c *conn, frame []byte) {
 // connection has left.
 func (b *Broker) respond(r *request, resp kmsg.Response) {
 	resp.SetVersion(r.hdr.APIVersion)
-	b.answer(r, AppendResponse(nil, r.hdr.APIKey, r.hdr.APIVersion, r.hdr.CorrelationID, resp))
+	buf := make([]byte, 0, responseSizeHint(resp))
+	b.answer(r, AppendResponse(buf, r.hdr.APIKey, r.hdr.APIVersion, r.hdr.CorrelationID, resp))
+}
+
+// responseSizeHint sizes a response's buffer up front: a fetch response
+// is mostly its record batches, which would otherwise be copied again
+// each time the buffer grew.
+func responseSizeHint(resp kmsg.Response) int {
+	f, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return 256
+	}
+	n := 256
+	for _, t := range f.Topics {
+		n += 64 + len(t.Topic)
+		for _, p := range t.Partitions {
+			n += 64 + len(p.RecordBatches)
+		}
+	}
+	return n
 }
 
 // done settles r without a response (acks=0, which Kafka never answers).

@@ -222,7 +222,7 @@ func (c *kclient) createTopic() {
 func (c *kclient) produce(p int32) {
 	c.sends++
 	value := fmt.Sprintf("c%d-%d", c.id, c.sends)
-	batch := storage.EncodeBatch([]kmsg.Record{{Value: []byte(value)}}, c.n.now().WallMs)
+	batch := storage.EncodeBatch([]kmsg.Record{{Value: []byte(value)}}, c.n.trueWallMs())
 	storage.SetProducer(batch, c.pid, 0, c.seq[p])
 	c.seq[p]++
 	hid := c.hist.Invoke(c.id, linearizability.Send{Partition: c.key(p), Value: value, Acks: -1, Idempotent: true, Producer: c.id}, c.w.now)

@@ -31,6 +31,7 @@ type node struct {
 	incarnation uint64
 	up          bool
 	wallBaseMs  int64
+	skewMs      int64 // the wall clock's offset from the clients' (true) clock
 
 	ctrl      *controller.Controller
 	ctrlStore *executor.Store
@@ -68,9 +69,14 @@ type sink interface {
 
 const metadataDir = controller.MetadataTopic + "-0"
 
+// now is the node's clock: the monotonic one is virtual time, the wall
+// one is skewed (and jumps, see maybeJumpClock).
 func (n *node) now() env.Time {
-	return env.Time{Mono: n.w.now, WallMs: n.wallBaseMs + n.w.now/1_000_000}
+	return env.Time{Mono: n.w.now, WallMs: n.trueWallMs() + n.skewMs}
 }
+
+// trueWallMs is the clients' wall clock: unskewed.
+func (n *node) trueWallMs() int64 { return n.wallBaseMs + n.w.now/1_000_000 }
 
 func (n *node) storageConfig() storage.Config {
 	cfg := storage.DefaultConfig()

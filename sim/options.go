@@ -32,7 +32,23 @@ type Options struct {
 	// Network faults, per chunk of bytes simnet moves: a connection reset
 	// (clients retry on a new one), a latency spike, a stall.
 	NetReset, NetSpike, NetStall float64
+	// NetPartitionPerMille is the chance, per workload tick, that a Kafka
+	// client is cut from the node (one way or both) until a drawn heal.
+	NetPartitionPerMille int
+	// ClockSkewMs is the node's wall clock's initial offset from the
+	// clients'; ClockJumpPerMille the chance, per workload tick, that it
+	// jumps (forward or back) to a new offset. Offsets stay within
+	// clockSkewMaxMs, so the clients' timestamps stay within
+	// message.timestamp.after.max.ms of the node's clock. The monotonic
+	// clock never jumps.
+	ClockSkewMs       int64
+	ClockJumpPerMille int
 }
+
+// clockSkewMaxMs bounds the node's clock offset: 50 minutes, under
+// message.timestamp.after.max.ms (one hour), so INVALID_TIMESTAMP never
+// arises from skew alone.
+const clockSkewMaxMs = 50 * 60 * 1000
 
 // Swarm picks the options of seed.
 func Swarm(seed uint64) Options {
@@ -62,6 +78,15 @@ func Swarm(seed uint64) Options {
 	if r.Chance(0.5) {
 		o.NetSpike, o.NetStall = 0.01, 0.005
 	}
+	if r.Chance(0.5) {
+		o.NetPartitionPerMille = 2 + r.IntN(20)
+	}
+	if r.Chance(0.5) {
+		o.ClockSkewMs = r.Int64N(2*clockSkewMaxMs+1) - clockSkewMaxMs
+	}
+	if r.Chance(0.4) {
+		o.ClockJumpPerMille = 1 + r.IntN(10)
+	}
 	return o
 }
 
@@ -71,5 +96,6 @@ func (o Options) String() string {
 		o.Seed, o.Steps, o.Topics, o.Partitions, o.ClientGapUs, o.DiskLatencyUs, o.SegmentBytes, o.Clients)
 	fmt.Fprintf(&b, " faults: crash=%d‰ sync-failure=%g disk-full=%d‰ net-reset=%g net-spike=%g net-stall=%g",
 		o.CrashPerMille, o.SyncFailure, o.DiskFullPerMille, o.NetReset, o.NetSpike, o.NetStall)
+	fmt.Fprintf(&b, " net-partition=%d‰ clock-skew=%dms clock-jump=%d‰", o.NetPartitionPerMille, o.ClockSkewMs, o.ClockJumpPerMille)
 	return b.String()
 }

@@ -16,6 +16,9 @@ type Result struct {
 	VirtualMs  int64
 	TraceHash  uint64
 	Violations []string
+	// Faults is the fault schedule: every fault the injector injected,
+	// in order, with its virtual time and target.
+	Faults []string
 	// History is what the Kafka clients did, for the linearizability
 	// check (run by the caller: it needs a wall-clock budget).
 	History *linearizability.History
@@ -45,7 +48,8 @@ func Run(opts Options) Result {
 	if err != nil {
 		return Result{Options: opts, Violations: []string{"simnet: " + err.Error()}}
 	}
-	n := &node{w: w, id: 1, opts: &opts, rng: env.NewRand(opts.Seed, "node-1"), fs: fs, net: net, wallBaseMs: 1_700_000_000_000}
+	n := &node{w: w, id: 1, opts: &opts, rng: env.NewRand(opts.Seed, "node-1"), fs: fs, net: net, wallBaseMs: 1_700_000_000_000,
+		skewMs: opts.ClockSkewMs}
 	wl := newWorkload(w, n, &opts, chk)
 	n.sink = wl
 	hist := &linearizability.History{}
@@ -53,6 +57,7 @@ func Run(opts Options) Result {
 	for i := 0; i < opts.Clients; i++ {
 		c := newKClient(w, net, n, i+1, opts.Seed, hist)
 		clients = append(clients, c)
+		wl.clients, wl.cut = append(wl.clients, c.name), append(wl.cut, false)
 		w.schedule(2_000_000+int64(i)*100_000, nil, c.tick)
 	}
 	w.schedule(0, nil, n.boot)
@@ -67,7 +72,7 @@ func Run(opts Options) Result {
 	wl.counts.ClientOps = hist.Len()
 	checkHistory(hist, chk, wl.counts.Crashes > 0)
 	return Result{Options: opts, Counts: wl.counts, VirtualMs: w.now / 1_000_000,
-		TraceHash: w.trace.Sum64(), Violations: chk.violations, History: hist}
+		TraceHash: w.trace.Sum64(), Violations: chk.violations, Faults: wl.faults, History: hist}
 }
 
 // drain is the run's last phase: faults off, the direct workload stopped,
@@ -131,12 +136,18 @@ func finalCheck(w *world, n *node) {
 func (r Result) Summary() string {
 	c := r.Counts
 	s := fmt.Sprintf("options: %s\n", r.Options)
-	s += fmt.Sprintf("counts: steps=%d virtual=%dms crashes=%d disk-full=%d produced=%d acked-all=%d acked-one=%d produce-errors=%d fetches=%d fetched-batches=%d topic-changes=%d/%d kafka-client-ops=%d\n",
+	s += fmt.Sprintf("counts: steps=%d virtual=%dms crashes=%d disk-full=%d produced=%d acked-all=%d acked-one=%d produce-errors=%d fetches=%d fetched-batches=%d topic-changes=%d/%d kafka-client-ops=%d net-partitions=%d clock-jumps=%d\n",
 		c.Steps, r.VirtualMs, c.Crashes, c.DiskFull, c.Produced, c.AckedAll, c.AckedOne, c.ProduceErrs,
-		c.Fetches, c.FetchedBatches, c.TopicChangesAcked, c.TopicChanges, c.ClientOps)
+		c.Fetches, c.FetchedBatches, c.TopicChangesAcked, c.TopicChanges, c.ClientOps, c.NetPartitions, c.ClockJumps)
 	s += fmt.Sprintf("trace-hash: %016x\n", r.TraceHash)
 	if r.OK() {
 		return s + "verdict: ok\n"
+	}
+	if len(r.Faults) > 0 {
+		s += fmt.Sprintf("fault schedule (last %d of %d):\n", len(faultTail(r.Faults)), len(r.Faults))
+		for _, f := range faultTail(r.Faults) {
+			s += "  " + f + "\n"
+		}
 	}
 	for _, v := range r.Violations {
 		s += "violation: " + v + "\n"

@@ -7,6 +7,7 @@ package sim
 // that acknowledged records and topics survive crashes exactly.
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -35,11 +36,12 @@ func TestDeterminism(t *testing.T) {
 		total = add(total, a.Counts)
 	}
 	// Guard against a vacuous simulator: across the seeds, crashes,
-	// disk-full episodes, acknowledged writes, fetches and topic changes
-	// all happen.
+	// disk-full episodes, network partitions, clock jumps, acknowledged writes,
+	// fetches and topic changes all happen.
 	t.Logf("over %d seeds: %+v", ciSeeds, total)
 	if total.Crashes < 50 || total.DiskFull == 0 || total.AckedAll < 1000 || total.AckedOne == 0 ||
-		total.FetchedBatches < 1000 || total.TopicChangesAcked < 100 || total.ProduceErrs == 0 || total.ClientOps < 5000 {
+		total.FetchedBatches < 1000 || total.TopicChangesAcked < 100 || total.ProduceErrs == 0 || total.ClientOps < 5000 ||
+		total.NetPartitions < 20 || total.ClockJumps < 20 {
 		t.Fatalf("the runs exercised too little: %+v", total)
 	}
 }
@@ -69,5 +71,28 @@ func add(a, b Counts) Counts {
 	a.TopicChanges += b.TopicChanges
 	a.TopicChangesAcked += b.TopicChangesAcked
 	a.ClientOps += b.ClientOps
+	a.NetPartitions += b.NetPartitions
+	a.ClockJumps += b.ClockJumps
 	return a
+}
+
+// TestFaultScheduleInSummary: a failed run's summary shows the last
+// faults injected before the violation; a passing one does not.
+func TestFaultScheduleInSummary(t *testing.T) {
+	var seed uint64
+	var r Result
+	for seed = 1; seed <= ciSeeds && len(r.Faults) <= faultsShown; seed++ {
+		r = Run(Swarm(seed))
+	}
+	if len(r.Faults) <= faultsShown {
+		t.Fatalf("no seed injected more than %d faults", faultsShown)
+	}
+	if strings.Contains(r.Summary(), "fault schedule") {
+		t.Fatalf("a passing run printed its fault schedule:\n%s", r.Summary())
+	}
+	r.Violations = []string{"injected for the test"}
+	s := r.Summary()
+	if !strings.Contains(s, r.Faults[len(r.Faults)-1]) || strings.Contains(s, "  "+r.Faults[len(r.Faults)-faultsShown-1]+"\n") {
+		t.Fatalf("the summary does not show exactly the last %d faults:\n%s", faultsShown, s)
+	}
 }

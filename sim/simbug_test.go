@@ -22,7 +22,7 @@ var pinned = map[string]uint64{
 	simbug.FetchPastHighWatermark: 1,
 	simbug.ProducerStateLost:      1,
 	simbug.SkipDirSync:            2,
-	simbug.RecoverySkipsCRC:       20,
+	simbug.RecoverySkipsCRC:       16,
 }
 
 var searchSeeds = flag.Int("simbug.search", 0, "search this many seeds for each variant's first catching seed")

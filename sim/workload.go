@@ -29,6 +29,10 @@ type workload struct {
 	topicSeq int
 	counts   Counts
 	stopped  bool // the drain phase: no more operations or faults
+
+	clients []string // the Kafka clients' network names, for partitions
+	cut     []bool   // clients[i] is partitioned from the node
+	faults  []string // the fault schedule, as injected
 }
 
 type sentProduce struct {
@@ -39,7 +43,8 @@ type sentProduce struct {
 
 // Counts is what a run did.
 type Counts struct {
-	Steps, Crashes, DiskFull                  int
+	Steps, Crashes, DiskFull, NetPartitions   int
+	ClockJumps                                int
 	Produced, AckedAll, AckedOne, ProduceErrs int
 	Fetches, FetchedBatches                   int
 	TopicChanges, TopicChangesAcked           int
@@ -76,16 +81,22 @@ func (wl *workload) tick() {
 func (wl *workload) maybeInjectFaults() {
 	if wl.opts.CrashPerMille > 0 && wl.rng.IntN(1000) < wl.opts.CrashPerMille {
 		wl.counts.Crashes++
-		wl.w.schedule(wl.w.now+wl.rng.Int64N(2_000_000), wl.n, func() { wl.n.crash("injected") })
+		wl.w.schedule(wl.w.now+wl.rng.Int64N(2_000_000), wl.n, func() {
+			wl.fault("crash", wl.n.name())
+			wl.n.crash("injected")
+		})
 	}
 	if wl.opts.DiskFullPerMille > 0 && wl.rng.IntN(1000) < wl.opts.DiskFullPerMille {
 		wl.counts.DiskFull++
 		usage, err := wl.n.fs.Usage(".")
 		if err == nil {
 			wl.n.fs.SetCapacity(usage.TotalBytes - usage.UsableBytes + wl.rng.Int64N(4096))
+			wl.fault("disk-full", wl.n.name())
 			wl.w.schedule(wl.w.now+wl.rng.Int64N(20_000_000), nil, func() { wl.n.fs.SetCapacity(0) })
 		}
 	}
+	wl.maybePartition()
+	wl.maybeJumpClock()
 }
 
 // pick draws a partition of the direct workload's topics.
@@ -123,7 +134,7 @@ func (wl *workload) produce() {
 	wl.produces[id] = sentProduce{key: key, payload: payload, acks: acks}
 	wl.chk.sent(payload)
 	wl.counts.Produced++
-	batch := storage.EncodeBatch(records, wl.n.now().WallMs)
+	batch := storage.EncodeBatch(records, wl.n.trueWallMs())
 	wl.send(func() {
 		if q := wl.n.partition(p.dir); q == p {
 			wl.n.stepPartition(p, replication.Produce{Now: wl.n.now(), ID: replication.RequestID(id), Batch: batch, Acks: acks})
