@@ -55,13 +55,13 @@ func Swarm(seed uint64) Options {
 	r := env.NewRand(seed, "options")
 	o := Options{
 		Seed:          seed,
-		Steps:         20_000,
+		Steps:         40_000,
 		Topics:        1 + r.IntN(3),
 		Partitions:    1 + r.IntN(3),
 		ClientGapUs:   []int64{50, 200, 1000}[r.IntN(3)],
 		DiskLatencyUs: []int64{10, 100, 2000}[r.IntN(3)],
 		SegmentBytes:  []int64{1024, 4096, 1 << 20}[r.IntN(3)],
-		Clients:       2 + r.IntN(3),
+		Clients:       8 + r.IntN(9),
 	}
 	if r.Chance(0.7) {
 		o.CrashPerMille = 1 + r.IntN(10)

@@ -24,9 +24,6 @@ import (
 
 	"github.com/takhin-io/takhin/broker/config"
 	"github.com/takhin-io/takhin/driver"
-	"github.com/takhin-io/takhin/driver/osfs"
-	"github.com/takhin-io/takhin/driver/tcpnet"
-	"github.com/takhin-io/takhin/env"
 )
 
 // benchBroker is one broker under measurement.
@@ -73,20 +70,12 @@ func startTakhinInProcess(dir string) (*benchBroker, error) {
 		return nil, err
 	}
 	fatal := make(chan error, 1)
-	node, err := driver.StartNode(driver.NodeConfig{
-		FS: osfs.New(dir), KafkaAddr: "127.0.0.1:0", Broker: brokerConfig(cfg),
-		Rand: env.NewRand(cryptoSeed(), "node"), Log: zap.NewNop(),
-		RetentionCheckIntervalMs: cfg.RetentionCheckIntervalMs, ProducerIDExpirationMs: cfg.ProducerIDExpirationMs,
-		CheckpointIntervalMs: cfg.RecoveryPointCheckpointIntervalMs,
-		Net: tcpnet.Config{MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxConnections: int(cfg.MaxConnections),
-			IdleTimeout: time.Duration(cfg.ConnectionsMaxIdleMs) * time.Millisecond},
-		OnFatal: func(err error) {
-			select {
-			case fatal <- err:
-			default:
-			}
-		},
-	})
+	node, err := driver.StartNode(nodeConfig(cfg, dir, "127.0.0.1:0", zap.NewNop(), func(err error) {
+		select {
+		case fatal <- err:
+		default:
+		}
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("takhin: %w", err)
 	}

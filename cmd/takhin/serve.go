@@ -126,20 +126,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 func serve(f serveFlags, cfg *config.Broker, dir, advHost string, advPort int32, log *zap.Logger) int {
 	seed := cryptoSeed()
 	fatal := make(chan error, 1)
-	node, err := driver.StartNode(driver.NodeConfig{
-		FS: osfs.New(dir), KafkaAddr: f.kafkaAddr, AdvertisedHost: advHost, AdvertisedPort: advPort,
-		Broker: brokerConfig(cfg), Rand: env.NewRand(seed, "node"), Log: log,
-		RetentionCheckIntervalMs: cfg.RetentionCheckIntervalMs, ProducerIDExpirationMs: cfg.ProducerIDExpirationMs,
-		CheckpointIntervalMs: cfg.RecoveryPointCheckpointIntervalMs,
-		Net: tcpnet.Config{MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxConnections: int(cfg.MaxConnections),
-			IdleTimeout: time.Duration(cfg.ConnectionsMaxIdleMs) * time.Millisecond},
-		OnFatal: func(err error) {
-			select {
-			case fatal <- err:
-			default:
-			}
-		},
+	nc := nodeConfig(cfg, dir, f.kafkaAddr, log, func(err error) {
+		select {
+		case fatal <- err:
+		default:
+		}
 	})
+	nc.AdvertisedHost, nc.AdvertisedPort, nc.Rand = advHost, advPort, env.NewRand(seed, "node")
+	node, err := driver.StartNode(nc)
 	if err != nil {
 		log.Error("start failed", zap.Error(err))
 		return 1
@@ -165,6 +159,21 @@ func serve(f serveFlags, cfg *config.Broker, dir, advHost string, advPort int32,
 	case err := <-fatal:
 		log.Error("exiting on a fatal storage error; restart to recover", zap.Error(err))
 		return 1
+	}
+}
+
+// nodeConfig is the node a static broker config describes, listening on
+// addr over the data directory dir (serve and the in-process bench share
+// it).
+func nodeConfig(cfg *config.Broker, dir, addr string, log *zap.Logger, onFatal func(error)) driver.NodeConfig {
+	return driver.NodeConfig{
+		FS: osfs.New(dir), KafkaAddr: addr, Broker: brokerConfig(cfg),
+		Rand: env.NewRand(cryptoSeed(), "node"), Log: log,
+		RetentionCheckIntervalMs: cfg.RetentionCheckIntervalMs, ProducerIDExpirationMs: cfg.ProducerIDExpirationMs,
+		CheckpointIntervalMs: cfg.RecoveryPointCheckpointIntervalMs,
+		Net: tcpnet.Config{MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxConnections: int(cfg.MaxConnections),
+			IdleTimeout: time.Duration(cfg.ConnectionsMaxIdleMs) * time.Millisecond},
+		OnFatal: onFatal,
 	}
 }
 
