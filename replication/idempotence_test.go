@@ -75,3 +75,34 @@ func TestProducerExpiryByBrokerTime(t *testing.T) {
 		})
 	}
 }
+
+// A fail-stopped partition answers every request, queries included (the
+// simulator found a ListOffsets left unanswered, hanging its client).
+func TestFailedPartitionAnswersQueries(t *testing.T) {
+	p := replication.NewPartition(replication.DefaultPartitionConfig("t", 0), zap.NewNop())
+	now := env.Time{Mono: 1, WallMs: 1}
+	drive(t, p, replication.Recovered{Now: now, End: 5}) // nothing in the tail: a fetch from 0 reads the disk
+	if err := p.Step(replication.Fetch{Now: now, ID: 1, From: 0, MaxBytes: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	rd := p.Ready()
+	p.Advance(rd)
+	if len(rd.Reads) != 1 {
+		t.Fatalf("want a disk read, got %+v", rd)
+	}
+	replies := drive(t, p, replication.ReadDone{Now: now, ID: rd.Reads[0].ID, Err: storage.ErrCorrupt})
+	if len(replies) != 1 || !errors.Is(replies[0].Err, replication.ErrFailed) {
+		t.Fatalf("the corrupt read must fail-stop the partition: %+v", replies)
+	}
+	for _, ev := range []replication.Event{
+		replication.ListOffset{Now: now, ID: 10, Timestamp: -1},
+		replication.EpochEnd{Now: now, ID: 11, Epoch: 0},
+		replication.Fetch{Now: now, ID: 12, From: 0},
+		replication.Produce{Now: now, ID: 13, Batch: producerBatch(-1, 0), Acks: 1},
+	} {
+		replies := drive(t, p, ev)
+		if len(replies) != 1 || !errors.Is(replies[0].Err, replication.ErrFailed) {
+			t.Fatalf("%T on a failed partition: %+v, want one ErrFailed reply", ev, replies)
+		}
+	}
+}

@@ -103,6 +103,10 @@ func (p *Partition) stepFailed(ev Event) error {
 		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
 	case Fetch:
 		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
+	case ListOffset:
+		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
+	case EpochEnd:
+		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
 	}
 	return nil // completions after a failure are dropped
 }

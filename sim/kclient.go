@@ -195,6 +195,8 @@ func (c *kclient) drain() {
 	for p := int32(0); p < kPartitions; p++ {
 		end, known := c.latest[p]
 		switch {
+		case c.n.failedPartition(fmt.Sprintf("%s-%d", kTopic, p)):
+			continue // fail-stopped: drain checks it was flipped
 		case !known:
 			c.listLatest(p)
 			return
@@ -305,6 +307,10 @@ func (c *kclient) polled(p int32, resp *kmsg.FetchResponse) {
 		h := storage.DecodeBatchHeader(b)
 		if h.Size() > int64(len(b)) {
 			break
+		}
+		if _, err := storage.ValidateBatch(b[:h.Size()]); err != nil {
+			c.n.sink.violation("%s: fetched a corrupt batch at %d: %v", c.name, h.BaseOffset, err)
+			return
 		}
 		recs, err := storage.ReadRecords(b[:h.Size()])
 		if err != nil {

@@ -38,6 +38,10 @@ type node struct {
 	ctrlArmed int64
 	image     *controller.Image
 	parts     []*part // sorted by dir
+	// offline lists partitions whose recovery found a flipped bit below
+	// the recovery point: they stay closed (fail-stopped) until the next
+	// boot tries again.
+	offline []string
 
 	net         *simnet.Net
 	broker      *broker.Broker // nil while the node is down
@@ -64,6 +68,9 @@ type sink interface {
 	partitionReply(n *node, p *part, r replication.Reply)
 	controllerReply(n *node, r controller.Reply, img *controller.Image)
 	booted(n *node)
+	// corruptedPartition: the fault injector flipped a bit in the Kafka
+	// clients' partition index, which may then fail-stop.
+	corruptedPartition(index int32) bool
 	violation(format string, args ...any)
 }
 
@@ -95,6 +102,7 @@ func (n *node) diskLatency() int64 {
 func (n *node) boot() {
 	n.incarnation++
 	n.up = true
+	n.offline = nil
 	n.w.record("boot", int64(n.id), int64(n.incarnation))
 	now := n.now()
 	store, rec, err := executor.Open(n.fs, metadataDir, n.storageConfig(), now, 0)
@@ -140,7 +148,7 @@ func (n *node) removeOrphans() {
 		return
 	}
 	for _, name := range names {
-		if name == metadataDir || n.partition(name) != nil {
+		if name == metadataDir || n.partition(name) != nil || slices.Contains(n.offline, name) {
 			continue
 		}
 		if err := executor.RemoveDir(n.fs, name); err != nil {
@@ -342,6 +350,13 @@ func compareStrings(a, b string) int {
 
 func (n *node) openPartition(topic string, id controller.TopicID, index int32, dir string) {
 	store, rec, err := executor.OpenPartition(n.fs, dir, id.String(), n.storageConfig(), n.now(), 0)
+	if err != nil && errors.Is(err, storage.ErrCorrupt) && topic == kTopic && n.sink.corruptedPartition(index) {
+		n.w.record("offline", int64(index))
+		if !slices.Contains(n.offline, dir) {
+			n.offline = append(n.offline, dir)
+		}
+		return // fail-stopped at recovery, as the flip requires
+	}
 	if err != nil {
 		n.bootFailed("partition "+dir+" did not recover", err)
 		return
@@ -375,4 +390,14 @@ func (n *node) partition(dir string) *part {
 		}
 	}
 	return nil
+}
+
+// failedPartition reports whether the node's partition dir is
+// fail-stopped: at a read, or at recovery.
+func (n *node) failedPartition(dir string) bool {
+	if slices.Contains(n.offline, dir) {
+		return true
+	}
+	p := n.partition(dir)
+	return p != nil && p.failed
 }

@@ -43,6 +43,9 @@ type Options struct {
 	// clock never jumps.
 	ClockSkewMs       int64
 	ClockJumpPerMille int
+	// BitFlipPerMille is the chance, per workload tick, of one flipped bit
+	// in a synced batch of the Kafka clients' topic (see bitflip.go).
+	BitFlipPerMille int
 }
 
 // clockSkewMaxMs bounds the node's clock offset: 50 minutes, under
@@ -87,6 +90,9 @@ func Swarm(seed uint64) Options {
 	if r.Chance(0.4) {
 		o.ClockJumpPerMille = 1 + r.IntN(10)
 	}
+	if perMille := 1 + r.IntN(5); r.Chance(0.3) {
+		o.BitFlipPerMille = perMille
+	}
 	return o
 }
 
@@ -96,6 +102,7 @@ func (o Options) String() string {
 		o.Seed, o.Steps, o.Topics, o.Partitions, o.ClientGapUs, o.DiskLatencyUs, o.SegmentBytes, o.Clients)
 	fmt.Fprintf(&b, " faults: crash=%d‰ sync-failure=%g disk-full=%d‰ net-reset=%g net-spike=%g net-stall=%g",
 		o.CrashPerMille, o.SyncFailure, o.DiskFullPerMille, o.NetReset, o.NetSpike, o.NetStall)
-	fmt.Fprintf(&b, " net-partition=%d‰ clock-skew=%dms clock-jump=%d‰", o.NetPartitionPerMille, o.ClockSkewMs, o.ClockJumpPerMille)
+	fmt.Fprintf(&b, " net-partition=%d‰ clock-skew=%dms clock-jump=%d‰ bit-flip=%d‰",
+		o.NetPartitionPerMille, o.ClockSkewMs, o.ClockJumpPerMille, o.BitFlipPerMille)
 	return b.String()
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/linearizability"
@@ -22,6 +23,9 @@ type Result struct {
 	// History is what the Kafka clients did, for the linearizability
 	// check (run by the caller: it needs a wall-clock budget).
 	History *linearizability.History
+	// AllowedLoss lists the Kafka clients' partitions a bit flip may have
+	// truncated, and from where (Porcupine's model knows no loss).
+	AllowedLoss []linearizability.LossWindow
 }
 
 // OK reports a run without violations.
@@ -70,9 +74,11 @@ func Run(opts Options) Result {
 	}
 	wl.counts.Steps = w.steps
 	wl.counts.ClientOps = hist.Len()
-	checkHistory(hist, chk, wl.counts.Crashes > 0)
+	loss := wl.allowedLoss()
+	checkHistory(hist, chk, linearizability.Options{Crashes: wl.counts.Crashes > 0, AllowedLoss: loss})
 	return Result{Options: opts, Counts: wl.counts, VirtualMs: w.now / 1_000_000,
-		TraceHash: w.trace.Sum64(), Violations: chk.violations, Faults: wl.faults, History: hist}
+		TraceHash: w.trace.Sum64(), Violations: chk.violations, Faults: wl.faults, History: hist,
+		AllowedLoss: loss}
 }
 
 // drain is the run's last phase: faults off, the direct workload stopped,
@@ -92,6 +98,11 @@ func drain(w *world, wl *workload, clients []*kclient, chk *checker) {
 	if !allDrained(clients) && len(chk.violations) == 0 {
 		chk.violation("liveness: the Kafka clients could not read every partition to its end after the faults stopped")
 	}
+	for p := int32(0); p < kPartitions && wl.n.up; p++ {
+		if dir := fmt.Sprintf("%s-%d", kTopic, p); wl.n.failedPartition(dir) && !wl.corruptedPartition(p) {
+			chk.violation("liveness: partition %s is fail-stopped, but no bit was flipped in it", dir)
+		}
+	}
 }
 
 func allDrained(clients []*kclient) bool {
@@ -106,12 +117,15 @@ func allDrained(clients []*kclient) bool {
 // checkHistory runs the Jepsen-named content checkers (deterministic; the
 // linearizability check, which needs a wall-clock budget, is the
 // caller's).
-func checkHistory(h *linearizability.History, chk *checker, crashes bool) {
-	report, err := linearizability.Check(h, linearizability.Options{Crashes: crashes})
+func checkHistory(h *linearizability.History, chk *checker, opts linearizability.Options) {
+	report, err := linearizability.Check(h, opts)
 	if err != nil {
 		chk.violation("history: %v", err)
 		return
 	}
+	report.Anomalies = slices.DeleteFunc(report.Anomalies, func(a linearizability.Anomaly) bool {
+		return truncationExcuses(a, opts.AllowedLoss)
+	})
 	if !report.OK() {
 		chk.violation("client history: %s", report.String())
 	}
@@ -136,9 +150,9 @@ func finalCheck(w *world, n *node) {
 func (r Result) Summary() string {
 	c := r.Counts
 	s := fmt.Sprintf("options: %s\n", r.Options)
-	s += fmt.Sprintf("counts: steps=%d virtual=%dms crashes=%d disk-full=%d produced=%d acked-all=%d acked-one=%d produce-errors=%d fetches=%d fetched-batches=%d topic-changes=%d/%d kafka-client-ops=%d net-partitions=%d clock-jumps=%d\n",
+	s += fmt.Sprintf("counts: steps=%d virtual=%dms crashes=%d disk-full=%d produced=%d acked-all=%d acked-one=%d produce-errors=%d fetches=%d fetched-batches=%d topic-changes=%d/%d kafka-client-ops=%d net-partitions=%d clock-jumps=%d bit-flips=%d\n",
 		c.Steps, r.VirtualMs, c.Crashes, c.DiskFull, c.Produced, c.AckedAll, c.AckedOne, c.ProduceErrs,
-		c.Fetches, c.FetchedBatches, c.TopicChangesAcked, c.TopicChanges, c.ClientOps, c.NetPartitions, c.ClockJumps)
+		c.Fetches, c.FetchedBatches, c.TopicChangesAcked, c.TopicChanges, c.ClientOps, c.NetPartitions, c.ClockJumps, c.BitFlips)
 	s += fmt.Sprintf("trace-hash: %016x\n", r.TraceHash)
 	if r.OK() {
 		return s + "verdict: ok\n"

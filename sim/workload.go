@@ -33,6 +33,8 @@ type workload struct {
 	clients []string // the Kafka clients' network names, for partitions
 	cut     []bool   // clients[i] is partitioned from the node
 	faults  []string // the fault schedule, as injected
+	// corrupted lists the bit flips in the Kafka clients' topic.
+	corrupted []corruption
 }
 
 type sentProduce struct {
@@ -44,7 +46,7 @@ type sentProduce struct {
 // Counts is what a run did.
 type Counts struct {
 	Steps, Crashes, DiskFull, NetPartitions   int
-	ClockJumps                                int
+	ClockJumps, BitFlips                      int
 	Produced, AckedAll, AckedOne, ProduceErrs int
 	Fetches, FetchedBatches                   int
 	TopicChanges, TopicChangesAcked           int
@@ -97,6 +99,7 @@ func (wl *workload) maybeInjectFaults() {
 	}
 	wl.maybePartition()
 	wl.maybeJumpClock()
+	wl.maybeFlipBit()
 }
 
 // pick draws a partition of the direct workload's topics.
