@@ -115,7 +115,9 @@ func (wl *workload) corruptedPartition(index int32) bool {
 }
 
 // allowedLoss is one window per flipped partition, from its lowest
-// flipped batch.
+// flipped batch — or from 0 when the flip fail-stopped the partition: then
+// none of it can be read (the drain checked the fail-stop was one the
+// injector caused).
 func (wl *workload) allowedLoss() []linearizability.LossWindow {
 	var out []linearizability.LossWindow
 	for p := int32(0); p < kPartitions; p++ {
@@ -124,6 +126,9 @@ func (wl *workload) allowedLoss() []linearizability.LossWindow {
 			if c.partition == p && (!any || c.base < from) {
 				from, any = c.base, true
 			}
+		}
+		if any && wl.n.up && wl.n.failedPartition(fmt.Sprintf("%s-%d", kTopic, p)) {
+			from = 0
 		}
 		if any {
 			out = append(out, linearizability.LossWindow{Partition: linearizability.PartitionKey(kTopic, p), From: linearizability.Offset(from)})
