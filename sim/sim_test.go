@@ -100,3 +100,20 @@ func TestFaultScheduleInSummary(t *testing.T) {
 		t.Fatalf("the summary does not show exactly the last %d faults:\n%s", faultsShown, s)
 	}
 }
+
+// regressionSeeds are seeds that once found a bug (each bug also has a
+// deterministic test of its own); they stay as smoke tests.
+var regressionSeeds = []uint64{
+	188, // a fail-stopped partition left ListOffsets unanswered (with flips)
+	216, // a flip that fail-stopped a partition was not excused whole
+}
+
+func TestRegressionSeeds(t *testing.T) {
+	for _, seed := range regressionSeeds {
+		r := Run(Swarm(seed))
+		if !r.OK() {
+			t.Errorf("seed %d:\n%s", seed, r.Summary())
+		}
+		checkLinearizable(t, seed, r)
+	}
+}
