@@ -29,3 +29,32 @@ type Env struct {
 	Net   Network
 	Clock Clock
 }
+
+// NetEvent is what a Network's connections report to their owner: one of
+// ConnOpened, FrameIn or ConnClosed. Per connection: ConnOpened first,
+// frames in the order they arrived, ConnClosed once and last.
+type NetEvent interface{ netEvent() }
+
+// ConnOpened: Conn is a new connection (accepted, or a dial completed).
+type ConnOpened struct {
+	Conn   ConnID
+	Remote string // the peer, for logs
+}
+
+// FrameIn is one frame read from Conn, without its size prefix; the
+// receiver owns Frame. A zero-size frame arrives as an empty slice.
+type FrameIn struct {
+	Conn  ConnID
+	Frame []byte
+}
+
+// ConnClosed: Conn is gone; Err says why (nil after a completed Close;
+// each Network documents its errors).
+type ConnClosed struct {
+	Conn ConnID
+	Err  error
+}
+
+func (ConnOpened) netEvent() {}
+func (FrameIn) netEvent()    {}
+func (ConnClosed) netEvent() {}

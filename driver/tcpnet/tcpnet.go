@@ -40,24 +40,10 @@ import (
 	"github.com/takhin-io/takhin/internal/assert"
 )
 
-// Event is one of ConnOpened, FrameIn or ConnClosed.
-type Event interface{ event() }
-
-// ConnOpened: a connection was accepted and given Conn, an id never used
-// before by this Net (ids increase from 1 in accept order).
-type ConnOpened struct {
-	Conn   env.ConnID
-	Remote string // the peer's address, for logs
-}
-
-// FrameIn is one frame read from Conn, without its size prefix. Frame is
-// owned by the receiver. A zero-size frame arrives as an empty slice.
-type FrameIn struct {
-	Conn  env.ConnID
-	Frame []byte
-}
-
-// ConnClosed: Conn is gone; nothing more will be read from or written to
+// Event is one of ConnOpened, FrameIn or ConnClosed: the env types,
+// shared with the other Network implementation.
+//
+// For ConnClosed: Conn is gone; nothing more will be read from or written to
 // it. Frames queued by Send were all written if Err is nil (and, for
 // ErrShutdown, if Shutdown returned nil); otherwise the rest were dropped.
 // Err says why:
@@ -70,14 +56,12 @@ type FrameIn struct {
 //   - wrapping env.ErrFrameTooLarge or env.ErrFrameNegative: the peer sent
 //     a bad size prefix (only this connection is closed, as Kafka does);
 //   - otherwise the read or write error.
-type ConnClosed struct {
-	Conn env.ConnID
-	Err  error
-}
-
-func (ConnOpened) event() {}
-func (FrameIn) event()    {}
-func (ConnClosed) event() {}
+type (
+	Event      = env.NetEvent
+	ConnOpened = env.ConnOpened
+	FrameIn    = env.FrameIn
+	ConnClosed = env.ConnClosed
+)
 
 // Handler receives every event; see the package comment for the contract.
 type Handler func(Event)

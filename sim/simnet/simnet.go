@@ -77,23 +77,10 @@ type Scheduler interface {
 }
 
 // Event is one of ConnOpened, FrameIn or ConnClosed.
-type Event interface{ event() }
-
-// ConnOpened: Conn is a new end, accepted by a listening node or the
-// completed handshake of a dial.
-type ConnOpened struct {
-	Conn   env.ConnID
-	Remote string // the peer's node name, for logs
-}
-
-// FrameIn is one frame the peer sent on Conn, without its size prefix. Frame
-// is owned by the receiver. A zero-size frame arrives as an empty slice.
-type FrameIn struct {
-	Conn  env.ConnID
-	Frame []byte
-}
-
-// ConnClosed: Conn is gone. Err says why:
+// Event is one of ConnOpened, FrameIn or ConnClosed: the env types,
+// shared with the other Network implementation.
+//
+// For ConnClosed: Conn is gone. Err says why:
 //
 //   - nil: Close was called and every frame queued before it was sent;
 //   - io.EOF: the peer closed, after every frame it sent was delivered;
@@ -101,14 +88,12 @@ type FrameIn struct {
 //   - ErrRefused: the dial failed;
 //   - wrapping env.ErrFrameTooLarge or env.ErrFrameNegative: the peer
 //     sent a bad size prefix (the peer sees ErrReset).
-type ConnClosed struct {
-	Conn env.ConnID
-	Err  error
-}
-
-func (ConnOpened) event() {}
-func (FrameIn) event()    {}
-func (ConnClosed) event() {}
+type (
+	Event      = env.NetEvent
+	ConnOpened = env.ConnOpened
+	FrameIn    = env.FrameIn
+	ConnClosed = env.ConnClosed
+)
 
 // Handler receives every event of one node's ends.
 type Handler func(Event)
