@@ -72,7 +72,7 @@ func (b *Broker) listOffset(r *request, topic string, p kmsg.ListOffsetsRequestT
 		if rep.Err == nil {
 			out.Offset, out.Timestamp = int64(rep.Base), -1
 			if len(rep.Batches) > 0 {
-				out.Offset, out.Timestamp = recordAtTimestamp(rep.Batches, p.Timestamp)
+				out.Offset, out.Timestamp = b.recordAtTimestamp(rep.Batches, p.Timestamp)
 			}
 		}
 		g.doneOne()
@@ -81,29 +81,27 @@ func (b *Broker) listOffset(r *request, topic string, p kmsg.ListOffsetsRequestT
 
 // recordAtTimestamp picks, inside the batch a by-time read found, the
 // first record whose timestamp reaches ts (-3: the record with the largest
-// timestamp). A batch whose records cannot be read here (compressed)
-// answers with its base offset and max timestamp.
-func recordAtTimestamp(batch []byte, ts int64) (int64, int64) {
+// timestamp, the first of them), decompressing when it must. A batch
+// whose records cannot be read answers with its base offset and max
+// timestamp.
+func (b *Broker) recordAtTimestamp(batch []byte, ts int64) (int64, int64) {
 	h := storage.DecodeBatchHeader(batch)
-	records, err := storage.ReadRecords(batch[:h.Size()])
-	if err != nil || len(records) == 0 {
-		return int64(h.BaseOffset), h.MaxTimestamp
-	}
 	bestOffset, bestTs := int64(-1), int64(-1)
-	for _, rec := range records {
-		rts := h.BaseTimestamp + rec.TimestampDelta64
-		off := int64(h.BaseOffset) + int64(rec.OffsetDelta)
-		if ts == replication.TimestampMax {
+	err := b.validator.Timestamps(batch, func(delta int32, rts int64) bool {
+		off := int64(h.BaseOffset) + int64(delta)
+		switch {
+		case ts == replication.TimestampMax:
 			if rts > bestTs {
 				bestOffset, bestTs = off, rts
 			}
-			continue
+			return true
+		case rts >= ts:
+			bestOffset, bestTs = off, rts
+			return false
 		}
-		if rts >= ts {
-			return off, rts
-		}
-	}
-	if bestOffset < 0 {
+		return true
+	})
+	if err != nil || bestOffset < 0 {
 		return int64(h.BaseOffset), h.MaxTimestamp
 	}
 	return bestOffset, bestTs

@@ -295,3 +295,39 @@ func TestRetentionDeletesOldSegments(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // pacing the producer, not an assertion
 	}
 }
+
+// TestListOffsetsByTimestampInsideCompressedBatches: offsetsForTimes finds
+// the record, not its batch, whatever the codec.
+func TestListOffsetsByTimestampInsideCompressedBatches(t *testing.T) {
+	n := startTestNode(t, t.TempDir())
+	defer stopNode(t, n)
+	ctx := testCtx(t)
+	adm := newAdmin(t, n)
+	for name, codec := range map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "zstd": kgo.ZstdCompression()} {
+		topic := "times-" + name
+		if _, err := adm.CreateTopic(ctx, 1, 1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+		cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr()), kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(codec),
+			kgo.ProducerLinger(50*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+		var rs []*kgo.Record
+		for i := 0; i < 10; i++ { // one batch: ten records a second apart
+			rs = append(rs, &kgo.Record{Value: []byte{byte(i)}, Timestamp: base.Add(time.Duration(i) * time.Second)})
+		}
+		if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		cl.Close()
+		got, err := adm.ListOffsetsAfterMilli(ctx, base.Add(4500*time.Millisecond).UnixMilli(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := got[topic][0].Offset; o != 5 {
+			t.Fatalf("%s: the first record at or after +4.5 s is offset %d, want 5", topic, o)
+		}
+	}
+}
