@@ -98,15 +98,9 @@ func (p *Partition) fail(err error, processFatal bool) {
 }
 
 func (p *Partition) stepFailed(ev Event) error {
-	switch e := ev.(type) {
-	case Produce:
-		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
-	case Fetch:
-		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
-	case ListOffset:
-		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
-	case EpochEnd:
-		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
+	switch ev.(type) {
+	case Produce, Fetch, ListOffset, EpochEnd: // every request is answered
+		p.reply(Reply{ID: RequestIDOf(ev), Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
 	}
 	return nil // completions after a failure are dropped
 }
