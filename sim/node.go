@@ -30,6 +30,8 @@ type node struct {
 
 	incarnation uint64
 	up          bool
+	pausedUntil int64          // virtual ns: a paused node runs nothing before it
+	heldNet     []simnet.Event // network events that arrived while paused
 	wallBaseMs  int64
 	skewMs      int64 // the wall clock's offset from the clients' (true) clock
 
@@ -172,7 +174,7 @@ func (n *node) crash(why string) {
 	if n.ctrlStore != nil {
 		_ = n.ctrlStore.Close()
 	}
-	n.parts, n.ctrl, n.ctrlStore, n.image, n.broker = nil, nil, nil, nil, nil
+	n.parts, n.ctrl, n.ctrlStore, n.image, n.broker, n.heldNet = nil, nil, nil, nil, nil, nil
 	n.net.Crash(n.name())
 	n.fs.Crash(n.rng)
 	n.w.schedule(n.w.now+1_000_000+n.rng.Int64N(5_000_000), nil, func() {

@@ -43,6 +43,14 @@ func (n *node) netEvent(ev simnet.Event) {
 	if !n.up || n.broker == nil {
 		return
 	}
+	if n.pausedUntil > n.w.now || len(n.heldNet) > 0 {
+		// Paused: the events wait, in order, as bytes in its socket buffers.
+		n.heldNet = append(n.heldNet, ev)
+		if len(n.heldNet) == 1 {
+			n.w.schedule(n.pausedUntil, n, n.releaseNet)
+		}
+		return
+	}
 	now := n.now()
 	switch e := ev.(type) {
 	case simnet.ConnOpened:
@@ -53,6 +61,19 @@ func (n *node) netEvent(ev simnet.Event) {
 	case simnet.ConnClosed:
 		n.conns = slices.DeleteFunc(n.conns, func(c env.ConnID) bool { return c == e.Conn })
 		n.stepBroker(broker.ConnClosed{Now: now, Conn: e.Conn})
+	}
+}
+
+// releaseNet delivers, in arrival order, the network events held while
+// the node was paused.
+func (n *node) releaseNet() {
+	held := n.heldNet
+	n.heldNet = nil
+	for _, ev := range held {
+		if !n.up || n.broker == nil {
+			return
+		}
+		n.netEvent(ev)
 	}
 }
 

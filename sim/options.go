@@ -46,6 +46,10 @@ type Options struct {
 	// BitFlipPerMille is the chance, per workload tick, of one flipped bit
 	// in a synced batch of the Kafka clients' topic (see bitflip.go).
 	BitFlipPerMille int
+	// PausePerMille is the chance, per workload tick, that the node stops
+	// for 1-50 ms of virtual time (a GC pause, SIGSTOP, a stalled VM):
+	// nothing of it runs meanwhile, then everything resumes in order.
+	PausePerMille int
 }
 
 // clockSkewMaxMs bounds the node's clock offset: 50 minutes, under
@@ -93,6 +97,9 @@ func Swarm(seed uint64) Options {
 	if perMille := 1 + r.IntN(5); r.Chance(0.3) {
 		o.BitFlipPerMille = perMille
 	}
+	if r.Chance(0.4) {
+		o.PausePerMille = 1 + r.IntN(10)
+	}
 	return o
 }
 
@@ -102,7 +109,7 @@ func (o Options) String() string {
 		o.Seed, o.Steps, o.Topics, o.Partitions, o.ClientGapUs, o.DiskLatencyUs, o.SegmentBytes, o.Clients)
 	fmt.Fprintf(&b, " faults: crash=%d‰ sync-failure=%g disk-full=%d‰ net-reset=%g net-spike=%g net-stall=%g",
 		o.CrashPerMille, o.SyncFailure, o.DiskFullPerMille, o.NetReset, o.NetSpike, o.NetStall)
-	fmt.Fprintf(&b, " net-partition=%d‰ clock-skew=%dms clock-jump=%d‰ bit-flip=%d‰",
-		o.NetPartitionPerMille, o.ClockSkewMs, o.ClockJumpPerMille, o.BitFlipPerMille)
+	fmt.Fprintf(&b, " net-partition=%d‰ clock-skew=%dms clock-jump=%d‰ bit-flip=%d‰ pause=%d‰",
+		o.NetPartitionPerMille, o.ClockSkewMs, o.ClockJumpPerMille, o.BitFlipPerMille, o.PausePerMille)
 	return b.String()
 }

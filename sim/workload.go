@@ -51,6 +51,7 @@ type Counts struct {
 	Fetches, FetchedBatches                   int
 	TopicChanges, TopicChangesAcked           int
 	ClientOps                                 int // operations the Kafka clients recorded
+	Pauses                                    int
 }
 
 func newWorkload(w *world, n *node, opts *Options, chk *checker) *workload {
@@ -100,6 +101,11 @@ func (wl *workload) maybeInjectFaults() {
 	wl.maybePartition()
 	wl.maybeJumpClock()
 	wl.maybeFlipBit()
+	if wl.opts.PausePerMille > 0 && wl.rng.IntN(1000) < wl.opts.PausePerMille && wl.n.up {
+		wl.counts.Pauses++
+		wl.n.pausedUntil = max(wl.n.pausedUntil, wl.w.now+1_000_000*(1+wl.rng.Int64N(50)))
+		wl.fault("pause", wl.n.name())
+	}
 }
 
 // pick draws a partition of the direct workload's topics.

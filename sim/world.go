@@ -56,6 +56,11 @@ func (w *world) step() bool {
 		if a.node != nil && (a.incarnation != a.node.incarnation || !a.node.up) {
 			continue // its node crashed since: the action died with it
 		}
+		if a.node != nil && a.node.pausedUntil > a.at {
+			a.at = a.node.pausedUntil // the node is paused: it runs when it resumes
+			heap.Push(&w.queue, a)
+			continue
+		}
 		w.now = a.at
 		w.steps++
 		a.fn()
