@@ -91,6 +91,7 @@ func runSeed(seed uint64, steps int, stdout io.Writer) int {
 	r := sim.Run(options(seed, steps))
 	fmt.Fprint(stdout, r.Summary())
 	if !r.OK() {
+		writeHistory(r, seed, stdout)
 		fmt.Fprintf(stdout, "reproduce: make sim SEED=%d\n", seed)
 		return 1
 	}
@@ -99,6 +100,27 @@ func runSeed(seed uint64, steps int, stdout io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writeHistory writes the Kafka clients' whole history, one operation a
+// line in invocation order, next to the violation's report: the
+// operations the report names (ops=[…]) can be read in their context.
+func writeHistory(r sim.Result, seed uint64, stdout io.Writer) {
+	if r.History == nil {
+		return
+	}
+	name := fmt.Sprintf("takhin-sim-%d-history.txt", seed)
+	f, err := os.Create(name)
+	if err != nil {
+		fmt.Fprintf(stdout, "history: %v\n", err)
+		return
+	}
+	defer f.Close()
+	for _, op := range r.History.Operations() {
+		fmt.Fprintf(f, "op=%d client=%d %T%+v invoke=%dns return=%dns %s %+v\n",
+			op.ID, op.Client, op.Op, op.Op, op.Invoke, op.Return, op.Outcome, op.Reply)
+	}
+	fmt.Fprintf(stdout, "history: %d operations written to %s\n", r.History.Len(), name)
 }
 
 // checkLinearizable runs Porcupine over the Kafka clients' history within
@@ -114,6 +136,7 @@ func checkLinearizable(r sim.Result, seed uint64, stdout io.Writer) bool {
 		fmt.Fprintf(stdout, "linearizable: ok (%d operations)\n", r.History.Len())
 		return true
 	}
+	writeHistory(r, seed, stdout)
 	name := fmt.Sprintf("takhin-sim-%d.html", seed)
 	if f, err := os.Create(name); err == nil {
 		_ = res.Visualize(f)
