@@ -114,20 +114,26 @@ func (c *kclient) event(ev simnet.Event) {
 		}
 	case simnet.ConnClosed:
 		if e.Conn == c.conn {
-			c.connected, c.dialing, c.waiting = false, false, nil
-			c.w.record("client-disconnected", int64(c.id))
-			if c.op != nil && c.op.batch == nil {
-				// A read that got no answer took no effect.
-				c.hist.Complete(c.op.hid, linearizability.Failed, linearizability.Reply{}, c.w.now)
-				c.op = nil
-			}
+			c.disconnected()
 		}
 	}
 }
 
-// resume retries the operation a broken connection interrupted.
+// disconnected forgets the connection: a read that got no answer took no
+// effect; a produce stays, to be retried on the next connection.
+func (c *kclient) disconnected() {
+	c.connected, c.dialing, c.waiting = false, false, nil
+	c.w.record("client-disconnected", int64(c.id))
+	if c.op != nil && c.op.batch == nil {
+		c.hist.Complete(c.op.hid, linearizability.Failed, linearizability.Reply{}, c.w.now)
+		c.op = nil
+	}
+}
+
+// resume retries the produce a broken connection interrupted (only a
+// produce survives a disconnection: see disconnected).
 func (c *kclient) resume() {
-	if c.op != nil && c.connected && c.waiting == nil {
+	if c.op != nil && c.op.batch != nil && c.connected && c.waiting == nil {
 		c.attempt()
 	}
 }
@@ -162,7 +168,7 @@ func (c *kclient) send(req kmsg.Request, on func(kmsg.Response)) {
 	c.corr++
 	frame := c.fmt.AppendRequest(nil, req, c.corr)
 	if err := c.net.Endpoint(c.name).Send(c.conn, frame[env.FrameHeaderBytes:]); err != nil {
-		c.connected = false
+		c.disconnected() // the connection broke before its ConnClosed arrived
 		return
 	}
 	c.waiting = &kcall{corr: c.corr, req: req, on: on}

@@ -106,6 +106,8 @@ func TestFaultScheduleInSummary(t *testing.T) {
 var regressionSeeds = []uint64{
 	188, // a fail-stopped partition left ListOffsets unanswered (with flips)
 	216, // a flip that fail-stopped a partition was not excused whole
+	560, // the simulated client retried a read as an empty produce and
+	830, //   reused a sequence: the broker rightly answered it as a duplicate
 }
 
 func TestRegressionSeeds(t *testing.T) {
