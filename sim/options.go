@@ -46,8 +46,8 @@ type Options struct {
 	// BitFlipPerMille is the chance, per workload tick, of one flipped bit
 	// in a synced batch of the Kafka clients' topic (see bitflip.go).
 	BitFlipPerMille int
-	// PausePerMille is the chance, per workload tick, that the node stops
-	// for 1-50 ms of virtual time (a GC pause, SIGSTOP, a stalled VM):
+	// PausePerMille is the chance, per millisecond of virtual time, that
+	// the node stops for 1-20 ms (a GC pause, SIGSTOP, a stalled VM):
 	// nothing of it runs meanwhile, then everything resumes in order.
 	PausePerMille int
 }

@@ -101,9 +101,13 @@ func (wl *workload) maybeInjectFaults() {
 	wl.maybePartition()
 	wl.maybeJumpClock()
 	wl.maybeFlipBit()
-	if wl.opts.PausePerMille > 0 && wl.rng.IntN(1000) < wl.opts.PausePerMille && wl.n.up {
+	// Pauses are per mille per millisecond of virtual time (ticks come
+	// every ClientGapUs on average), of 1-20 ms, so that the node runs
+	// most of the time whatever the tick rate.
+	if wl.opts.PausePerMille > 0 && wl.rng.Int64N(1_000_000) < int64(wl.opts.PausePerMille)*wl.opts.ClientGapUs && wl.n.up &&
+		wl.n.pausedUntil <= wl.w.now {
 		wl.counts.Pauses++
-		wl.n.pausedUntil = max(wl.n.pausedUntil, wl.w.now+1_000_000*(1+wl.rng.Int64N(50)))
+		wl.n.pausedUntil = wl.w.now + 1_000_000*(1+wl.rng.Int64N(20))
 		wl.fault("pause", wl.n.name())
 	}
 }
