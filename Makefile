@@ -1,6 +1,5 @@
 # Takhin's entry points. `make test` is the one command CI runs (.ci/run).
 GO       ?= go
-SEED     ?= 1
 FUZZTIME ?= 30s
 # The CI budget: the whole of `make test` must stay well under 20 minutes on
 # a 2-core machine; each go test run is capped so a hang fails fast.
@@ -38,9 +37,14 @@ race:
 lint:
 	$(GO) test -count=1 ./internal/lint/
 
-# One seed, exactly reproduced: make sim SEED=42
+# make sim SEED=42: one seed, exactly reproduced. make sim alone: random
+# seeds for SIM_SECONDS of wall time, stopping at the first failure.
 sim:
+ifdef SEED
 	$(GO) run -tags invariants ./cmd/takhin sim --seed $(SEED)
+else
+	$(GO) run -tags invariants ./cmd/takhin sim --seconds $(SIM_SECONDS)
+endif
 
 # Each deliberately broken variant (internal/simbug) must be caught within
 # 200 seeds; the first catching seeds are pinned in sim/simbug_test.go.
