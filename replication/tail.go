@@ -77,11 +77,26 @@ func (t *tail) read(from storage.Offset, maxBytes int, upTo storage.Offset) ([]b
 	if from < t.coverFrom {
 		return nil, false
 	}
-	var out []byte
-	for _, e := range t.entries[t.first(from):] {
-		if e.next > upTo || (len(out) > 0 && len(out)+len(e.batch) > maxBytes) {
+	// Find the run of batches first, then copy it once into a buffer of
+	// its exact size (or share the one batch: written batches are never
+	// modified, and the slice is capped so nobody can append into it).
+	entries := t.entries[t.first(from):]
+	n, size := 0, 0
+	for _, e := range entries {
+		if e.next > upTo || (size > 0 && size+len(e.batch) > maxBytes) {
 			break
 		}
+		n, size = n+1, size+len(e.batch)
+	}
+	switch n {
+	case 0:
+		return nil, true
+	case 1:
+		b := entries[0].batch
+		return b[:len(b):len(b)], true
+	}
+	out := make([]byte, 0, size)
+	for _, e := range entries[:n] {
 		out = append(out, e.batch...)
 	}
 	return out, true

@@ -74,6 +74,9 @@ func Run(opts Options) Result {
 	}
 	wl.counts.Steps = w.steps
 	wl.counts.ClientOps = hist.Len()
+	for _, c := range clients {
+		wl.counts.ClientRequests += int(c.corr)
+	}
 	loss := wl.allowedLoss()
 	checkHistory(hist, chk, linearizability.Options{Crashes: wl.counts.Crashes > 0, AllowedLoss: loss})
 	return Result{Options: opts, Counts: wl.counts, VirtualMs: w.now / 1_000_000,

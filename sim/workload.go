@@ -51,6 +51,7 @@ type Counts struct {
 	Fetches, FetchedBatches                   int
 	TopicChanges, TopicChangesAcked           int
 	ClientOps                                 int // operations the Kafka clients recorded
+	ClientRequests                            int // Kafka requests they sent (retries included)
 	Pauses                                    int
 }
 

@@ -116,8 +116,13 @@ func (n *inode) sync(sector int) {
 	if from < size {
 		from -= from % sector
 	}
-	durable := make([]byte, from, size)
-	copy(durable, n.durable)
+	// Rewrite the durable copy in place from the first dirty sector on: a
+	// sync costs what it writes, not the file's size. durable keeps its own
+	// backing array (append copies data's bytes into it).
+	durable := n.durable[:min(from, len(n.durable))]
+	if len(durable) < from {
+		durable = append(durable, make([]byte, from-len(durable))...)
+	}
 	n.durable = append(durable, n.data[from:]...)
 	n.dirtyFrom = size
 }
