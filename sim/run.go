@@ -45,7 +45,7 @@ func Run(opts Options) Result {
 		},
 	})
 	net, err := simnet.New(scheduler{w}, env.NewRand(opts.Seed, "net"), simnet.Config{
-		OnEvent: func(kind string, a, b int64) { w.record("net/"+kind, a, b) },
+		OnEvent: func(kind string, a, b int64) { w.recordPrefixed("net/", kind, a, b) },
 		Faults: simnet.Faults{Reset: opts.NetReset, Spike: opts.NetSpike, SpikeMax: 20_000_000,
 			Stall: opts.NetStall, StallMax: 50_000_000},
 	})

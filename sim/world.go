@@ -13,12 +13,13 @@ import (
 // ordered by (virtual time, seeded random priority, sequence), so actions
 // due at the same instant run in a seeded, varying order.
 type world struct {
-	now   int64 // virtual nanoseconds since the run started
-	rng   *env.Rand
-	queue actionQueue
-	seq   uint64
-	trace hash.Hash64
-	steps int
+	now     int64 // virtual nanoseconds since the run started
+	rng     *env.Rand
+	queue   actionQueue
+	seq     uint64
+	trace   hash.Hash64
+	scratch []byte // record's buffer, reused
+	steps   int
 }
 
 // action is one scheduled step. node and incarnation scope it: an action of
@@ -73,14 +74,19 @@ func (w *world) step() bool {
 // run's fingerprint (two runs of one seed must agree bit for bit). Only
 // data goes in, never log text.
 func (w *world) record(kind string, values ...int64) {
-	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], uint64(w.now))
-	w.trace.Write(buf[:])
-	w.trace.Write([]byte(kind))
+	w.recordPrefixed("", kind, values...)
+}
+
+// recordPrefixed is record of prefix+kind, without building the string:
+// the trace is written on every event, so it allocates nothing.
+func (w *world) recordPrefixed(prefix, kind string, values ...int64) {
+	b := binary.BigEndian.AppendUint64(w.scratch[:0], uint64(w.now))
+	b = append(append(b, prefix...), kind...)
 	for _, v := range values {
-		binary.BigEndian.PutUint64(buf[:], uint64(v))
-		w.trace.Write(buf[:])
+		b = binary.BigEndian.AppendUint64(b, uint64(v))
 	}
+	w.trace.Write(b)
+	w.scratch = b
 }
 
 type actionQueue []*action
