@@ -215,11 +215,25 @@ func (a *analysis) lostAndUnseen(p *partitionIndex) ([]Anomaly, []Exemption) {
 // A plain producer's retry may legally append twice, so only idempotent
 // sends count.
 func (a *analysis) duplicates(p *partitionIndex) []Anomaly {
+	// First find the (rare) values seen at two offsets, cheaply; then
+	// gather their offsets and operations in first-sighting order.
+	first := map[string]Offset{}
+	multi := map[string]bool{}
+	for _, s := range p.sightings {
+		if _, send, ok := a.send(p, s.value); !ok || !send.Idempotent {
+			continue
+		}
+		if o, seen := first[s.value]; !seen {
+			first[s.value] = s.offset
+		} else if o != s.offset {
+			multi[s.value] = true
+		}
+	}
 	offsets := map[string][]Offset{}
 	ops := map[string][]OpID{}
 	var order []string
 	for _, s := range p.sightings {
-		if _, send, ok := a.send(p, s.value); !ok || !send.Idempotent {
+		if !multi[s.value] {
 			continue
 		}
 		if _, seen := offsets[s.value]; !seen {
@@ -246,10 +260,24 @@ func (a *analysis) duplicates(p *partitionIndex) []Anomaly {
 // inconsistentOffsets finds offsets at which two different values were
 // observed, ignoring crash-exempt acks=1 values.
 func (a *analysis) inconsistentOffsets(p *partitionIndex) []Anomaly {
+	// First find the (rare) offsets seen with two values, cheaply; then
+	// gather their values and operations.
+	firstValue := map[Offset]string{}
+	multi := map[Offset]bool{}
+	for _, s := range p.sightings {
+		if a.crashExempt(p, s.value) {
+			continue
+		}
+		if v, seen := firstValue[s.offset]; !seen {
+			firstValue[s.offset] = s.value
+		} else if v != s.value {
+			multi[s.offset] = true
+		}
+	}
 	values := map[Offset][]string{}
 	ops := map[Offset][]OpID{}
 	for _, s := range p.sightings {
-		if a.crashExempt(p, s.value) {
+		if !multi[s.offset] || a.crashExempt(p, s.value) {
 			continue
 		}
 		if !slices.Contains(values[s.offset], s.value) {
