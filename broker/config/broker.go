@@ -44,6 +44,14 @@ type Broker struct {
 	ProducerIDExpirationMs        int64 // producer.id.expiration.ms
 	OffsetsTopicNumPartitions     int32 // offsets.topic.num.partitions
 	OffsetsTopicReplicationFactor int16 // offsets.topic.replication.factor
+	OffsetsTopicSegmentBytes      int32 // offsets.topic.segment.bytes
+	OffsetsRetentionMs            int64 // offsets.retention.minutes, in ms
+	OffsetsRetentionCheckMs       int64 // offsets.retention.check.interval.ms
+	OffsetMetadataMaxBytes        int32 // offset.metadata.max.bytes
+	GroupInitialRebalanceDelayMs  int32 // group.initial.rebalance.delay.ms
+	GroupMinSessionTimeoutMs      int32 // group.min.session.timeout.ms
+	GroupMaxSessionTimeoutMs      int32 // group.max.session.timeout.ms
+	GroupMaxSize                  int32 // group.max.size
 
 	// static holds the configs the file or flags set, by name.
 	static map[string]Value
@@ -135,6 +143,14 @@ func (b *Broker) fill() {
 	b.ProducerIDExpirationMs = get("producer.id.expiration.ms").Int()
 	b.OffsetsTopicNumPartitions = int32(get("offsets.topic.num.partitions").Int())
 	b.OffsetsTopicReplicationFactor = int16(get("offsets.topic.replication.factor").Int())
+	b.OffsetsTopicSegmentBytes = int32(get("offsets.topic.segment.bytes").Int())
+	b.OffsetsRetentionMs = get("offsets.retention.minutes").Int() * 60_000
+	b.OffsetsRetentionCheckMs = get("offsets.retention.check.interval.ms").Int()
+	b.OffsetMetadataMaxBytes = int32(get("offset.metadata.max.bytes").Int())
+	b.GroupInitialRebalanceDelayMs = int32(get("group.initial.rebalance.delay.ms").Int())
+	b.GroupMinSessionTimeoutMs = int32(get("group.min.session.timeout.ms").Int())
+	b.GroupMaxSessionTimeoutMs = int32(get("group.max.session.timeout.ms").Int())
+	b.GroupMaxSize = int32(get("group.max.size").Int())
 }
 
 // Entry describes one broker config: its value, its source and, for a

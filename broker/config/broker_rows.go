@@ -2,8 +2,8 @@ package config
 
 // Notes shared by several broker rows.
 const (
+	noteGroups  = "honoured by the classic group coordinator (broker/group)"
 	noteCluster = "meaningful only in a cluster; Takhin is a single node this round"
-	noteGroups  = "consumer groups are not implemented yet; accepted and kept for when they land"
 	noteTxn     = "transactions are not implemented yet; accepted and kept for when they land"
 	noteThreads = "Takhin runs one loop per state machine, not Kafka's thread pools"
 	noteDefault = "the broker-wide default of a topic config; see the topic config"
@@ -207,25 +207,28 @@ var brokerRows = []Row{
 	{Name: "transaction.state.log.replication.factor", Scope: ScopeBroker, Type: typeShort, Default: "3",
 		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "Replication factor of __transaction_state.", Note: noteTxn},
 
-	// Consumer groups (until the group coordinator lands).
+	// Consumer groups (broker/group).
 	{Name: "offsets.topic.num.partitions", Scope: ScopeBroker, Type: typeInt, Default: "50",
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "Partitions of __consumer_offsets.", Note: noteGroups},
+		Valid: atLeast(1), Takhin: Honoured, Doc: "Partitions of __consumer_offsets.", Note: noteGroups},
 	{Name: "offsets.topic.replication.factor", Scope: ScopeBroker, Type: typeShort, Default: "3",
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "Replication factor of __consumer_offsets.", Note: noteGroups},
+		Valid: atLeast(1), Takhin: Honoured, Doc: "Replication factor of __consumer_offsets.", Note: "capped at the live node count (1 today) when the topic is created"},
 	{Name: "offsets.topic.segment.bytes", Scope: ScopeBroker, Type: typeInt, Default: "104857600",
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "segment.bytes of __consumer_offsets.", Note: noteGroups},
+		Valid: atLeast(1), Takhin: Honoured, Doc: "segment.bytes of __consumer_offsets.", Note: noteGroups},
 	{Name: "offsets.retention.minutes", Scope: ScopeBroker, Type: typeInt, Default: "10080",
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "How long an empty group's committed offsets are kept.", Note: noteGroups},
+		Valid: atLeast(1), Takhin: Honoured, Doc: "How long an empty group's committed offsets are kept.", Note: noteGroups},
 	{Name: "offsets.retention.check.interval.ms", Scope: ScopeBroker, Type: typeLong, Default: "600000",
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "How often expired offsets are looked for.", Note: noteGroups},
+		Valid: atLeast(1), Takhin: Honoured, Doc: "How often expired offsets are looked for.", Note: noteGroups},
 	{Name: "offsets.commit.timeout.ms", Scope: ScopeBroker, Type: typeInt, Default: "5000",
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "How long an offset commit waits for replication.", Note: noteGroups},
+		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "How long an offset commit waits for replication.",
+		Note: "a commit is answered once its batch is fsynced; there is no replication to wait for"},
 	{Name: "group.initial.rebalance.delay.ms", Scope: ScopeBroker, Type: typeInt, Default: "3000",
-		Takhin: TriviallySatisfied, Doc: "How long a new classic group waits for more members before its first rebalance.", Note: noteGroups},
+		Takhin: Honoured, Doc: "How long a new classic group waits for more members before its first rebalance.", Note: noteGroups},
 	{Name: "group.min.session.timeout.ms", Scope: ScopeBroker, Type: typeInt, Default: "6000",
-		Takhin: TriviallySatisfied, Doc: "The shortest session timeout a classic group member may ask for.", Note: noteGroups},
+		Takhin: Honoured, Doc: "The shortest session timeout a classic group member may ask for.", Note: noteGroups},
 	{Name: "group.max.session.timeout.ms", Scope: ScopeBroker, Type: typeInt, Default: "1800000",
-		Takhin: TriviallySatisfied, Doc: "The longest session timeout a classic group member may ask for.", Note: noteGroups},
+		Takhin: Honoured, Doc: "The longest session timeout a classic group member may ask for.", Note: noteGroups},
+	{Name: "offset.metadata.max.bytes", Scope: ScopeBroker, Type: typeInt, Default: "4096",
+		Valid: atLeast(0), Takhin: Honoured, Doc: "The largest metadata string an offset commit may carry.", Note: noteGroups},
 	{Name: "group.max.size", Scope: ScopeBroker, Type: typeInt, Default: intMax,
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "The most members a classic group may have.", Note: noteGroups},
+		Valid: atLeast(1), Takhin: Honoured, Doc: "The most members a classic group may have.", Note: noteGroups},
 }

@@ -20,7 +20,10 @@ func TestLoadBrokerDefaults(t *testing.T) {
 		NumPartitions: 1, DefaultReplicationFactor: 1, AutoCreateTopics: true, DeleteTopicEnable: true,
 		RetentionCheckIntervalMs: 300000, RecoveryPointCheckpointIntervalMs: 60000, SocketRequestMaxBytes: 104857600,
 		QueuedMaxRequestBytes: -1, MaxConnections: 1<<31 - 1, ConnectionsMaxIdleMs: 600000, MessageMaxBytes: 1048588,
-		ProducerIDExpirationMs: 86400000, OffsetsTopicNumPartitions: 50, OffsetsTopicReplicationFactor: 3}
+		ProducerIDExpirationMs: 86400000, OffsetsTopicNumPartitions: 50, OffsetsTopicReplicationFactor: 3,
+		OffsetsTopicSegmentBytes: 104857600, OffsetsRetentionMs: 7 * 24 * 3600 * 1000, OffsetsRetentionCheckMs: 600000,
+		OffsetMetadataMaxBytes: 4096, GroupInitialRebalanceDelayMs: 3000, GroupMinSessionTimeoutMs: 6000,
+		GroupMaxSessionTimeoutMs: 1800000, GroupMaxSize: 1<<31 - 1}
 	got := *b
 	got.static = nil
 	if !reflect.DeepEqual(got, want) {
