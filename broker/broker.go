@@ -39,6 +39,9 @@ type Config struct {
 	// Topics resolves a topic's effective configs (defaults, broker
 	// config, topic overrides).
 	Topics TopicConfigs
+	// Observer is told about every request as its answer leaves (see
+	// observer.go); nil means nobody is. The simulator passes nil.
+	Observer Observer
 }
 
 // Broker is the node's Kafka front end machine (see the package doc). Not

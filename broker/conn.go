@@ -38,6 +38,7 @@ type request struct {
 	size     int    // frame bytes, for the queued-bytes budget
 	answered bool   // its response (or, for acks=0, its silence) is decided
 	frame    []byte // the response, nil for none
+	stats    requestStats
 }
 
 func (b *Broker) frameIn(e FrameIn) {
@@ -87,7 +88,7 @@ func (b *Broker) handleFrame(c *conn, frame []byte) {
 		b.closeConn(c, "malformed request body", zap.Int16("key", hdr.APIKey), zap.Int16("version", hdr.APIVersion), zap.Error(err))
 		return
 	}
-	r := &request{c: c, hdr: hdr, kreq: kreq, size: len(frame)}
+	r := &request{c: c, hdr: hdr, kreq: kreq, size: len(frame), stats: requestStats{start: b.now.Mono}}
 	c.inflight = append(c.inflight, r)
 	entry.handle(b, r)
 }
@@ -96,6 +97,7 @@ func (b *Broker) handleFrame(c *conn, frame []byte) {
 // connection has left.
 func (b *Broker) respond(r *request, resp kmsg.Response) {
 	resp.SetVersion(r.hdr.APIVersion)
+	b.observeResponse(r, resp)
 	buf := make([]byte, 0, responseSizeHint(resp))
 	b.answer(r, AppendResponse(buf, r.hdr.APIKey, r.hdr.APIVersion, r.hdr.CorrelationID, resp))
 }
@@ -143,6 +145,7 @@ func (b *Broker) flush(c *conn) {
 			if r.frame != nil {
 				b.ready.Sends = append(b.ready.Sends, Send{Conn: c.id, Frame: r.frame})
 			}
+			b.requestDone(r)
 			progress = true
 		}
 		for len(c.inflight) < pipelineMax && len(c.queue) > 0 && !c.closing {
