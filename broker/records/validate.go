@@ -242,7 +242,7 @@ func (v *Validator) openRecords(codec Codec, data []byte) error {
 		v.records.resetSlice(data)
 		return nil
 	}
-	stream, whole, err := v.dec.open(codec, data, v.limit)
+	stream, whole, err := v.dec.Open(codec, data, v.limit)
 	switch {
 	case err != nil && isTooLarge(err):
 		return reject(kerr.MessageTooLarge, "the %s records decompress past the %d-byte bound: %v",
@@ -296,14 +296,7 @@ func (v *Validator) release() {
 		v.stream = v.records.buf[:0]
 	}
 	v.records.src, v.records.buf = nil, nil
-	if cap(v.dec.snappy) > keepMax {
-		v.dec.snappy = nil
-	}
-	if cap(v.dec.xerial.chunk) > keepMax {
-		v.dec.xerial.chunk = nil
-	}
-	v.dec.xerial.src = nil
-	v.dec.src.Reset(nil)
+	v.dec.Release(keepMax)
 }
 
 // checkRecord is LogValidator.validateRecord: the key for compacted

@@ -61,6 +61,10 @@ var layers = []layer{
 	{dir: "controller", may: []string{"replication", "storage", "env", "internal"}, external: anyModule},
 	{dir: "replication", may: []string{"storage", "env", "internal"}, external: anyModule},
 	{dir: "storage", may: []string{"env", "internal"}, external: anyModule},
+	// The record-batch codecs, shared by storage (the cleaner re-encodes)
+	// and broker/records (validation): a leaf.
+	{dir: "storage/compression", may: []string{"internal/assert"},
+		external: []string{"github.com/klauspost/compress", "github.com/pierrec/lz4/v4"}},
 
 	// Leaf adapters (driver/) and doubles (sim/): env only.
 	{dir: "driver/osfs", may: leaf, external: anyModule},
