@@ -20,7 +20,16 @@ commands:
   sim       run the deterministic simulator: --seed N, or --seconds S to sweep
   bench     load any Kafka (--brokers host:port), or --compare Takhin, kfake and a ceiling
   version   print the version
-`
+
+client commands (any Kafka; --brokers host:port, env TAKHIN_BROKERS, default 127.0.0.1:9092;
+--format json for stable JSON; 'takhin <command> help' lists the sub-commands):
+  topic     create | list | describe | delete | alter-config | add-partitions
+  group     list | describe | delete | seek
+  cluster   info | config get | config set
+  produce   TOPIC: stdin lines become records (--key-delim, -H key=value, --format json)
+  consume   TOPIC: records to stdout (--offset start|end|N, -n, --group, --format json or a template)
+
+` + cliExitCodes
 
 // version is set by the Makefile with -ldflags.
 var version = "dev"
@@ -37,6 +46,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSim(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "topic":
+		return runTopic(args[1:], stdout, stderr)
+	case "group":
+		return runGroup(args[1:], stdout, stderr)
+	case "cluster":
+		return runCluster(args[1:], stdout, stderr)
+	case "produce":
+		return runProduce(args[1:], stdout, stderr)
+	case "consume":
+		return runConsume(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "takhin", version)
 		return 0
