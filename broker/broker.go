@@ -3,6 +3,7 @@ package broker
 import (
 	"go.uber.org/zap"
 
+	"github.com/takhin-io/takhin/broker/group"
 	"github.com/takhin-io/takhin/broker/records"
 	"github.com/takhin-io/takhin/controller"
 	"github.com/takhin-io/takhin/env"
@@ -39,6 +40,15 @@ type Config struct {
 	// Topics resolves a topic's effective configs (defaults, broker
 	// config, topic overrides).
 	Topics TopicConfigs
+	// Groups configures the group coordinator; OffsetsPartitions and
+	// OffsetsSegmentBytes are offsets.topic.num.partitions and
+	// offsets.topic.segment.bytes, used when __consumer_offsets is created
+	// (on the first FindCoordinator). Rand draws member ids (nil: a fixed
+	// stream, for tests).
+	Groups              group.Config
+	OffsetsPartitions   int32
+	OffsetsSegmentBytes int32
+	Rand                *env.Rand
 	// Observer is told about every request as its answer leaves (see
 	// observer.go); nil means nobody is. The simulator passes nil.
 	Observer Observer
@@ -52,16 +62,18 @@ type Broker struct {
 	apis      []apiEntry
 	validator *records.Validator // reused buffers and decoders for produce validation
 
-	image        *controller.Image
-	topicConfigs map[controller.TopicID]TopicConfig // resolved for image, on demand
-	conns        map[env.ConnID]*conn
-	nextSub      uint64
-	subs         map[uint64]*sub
-	queued       int  // bytes of requests waiting on muted connections
-	paused       bool // reading is paused on every connection
-	pids         producerIDs
-	fetches      []*fetchWait // long-polls waiting for data or their deadline
-	now          env.Time
+	image           *controller.Image
+	topicConfigs    map[controller.TopicID]TopicConfig // resolved for image, on demand
+	conns           map[env.ConnID]*conn
+	nextSub         uint64
+	subs            map[uint64]*sub
+	queued          int  // bytes of requests waiting on muted connections
+	paused          bool // reading is paused on every connection
+	pids            producerIDs
+	fetches         []*fetchWait // long-polls waiting for data or their deadline
+	groups          *group.Coordinator
+	creatingOffsets bool // __consumer_offsets has been proposed
+	now             env.Time
 
 	ready    Ready
 	armed    int64
@@ -73,8 +85,19 @@ func New(cfg Config, log *zap.Logger) *Broker {
 	assert.That(cfg.MaxRequestBytes > 0 && cfg.NonDataRequestBytesMax > 0 && cfg.QueuedRequestBytesMax > 0,
 		"broker request limits are positive")
 	assert.That(cfg.Topics != nil, "broker needs topic configs")
-	return &Broker{cfg: cfg, log: log, apis: apiTable(), validator: records.NewValidator(records.DefaultMaxUncompressedBytes),
+	if cfg.Rand == nil {
+		cfg.Rand = env.NewRand(0, "broker")
+	}
+	if cfg.OffsetsPartitions <= 0 {
+		cfg.OffsetsPartitions = 50
+	}
+	if cfg.Groups == (group.Config{}) {
+		cfg.Groups = group.DefaultConfig()
+	}
+	b := &Broker{cfg: cfg, log: log, apis: apiTable(), validator: records.NewValidator(records.DefaultMaxUncompressedBytes),
 		conns: map[env.ConnID]*conn{}, subs: map[uint64]*sub{}, topicConfigs: map[controller.TopicID]TopicConfig{}}
+	b.groups = group.New(cfg.Groups, cfg.Rand.Fork("groups"), log, groupHost{b})
+	return b
 }
 
 // Ready is what the broker wants done, in order:
@@ -179,10 +202,14 @@ func (b *Broker) Step(ev Event) {
 		b.image = e.Image
 		b.topicConfigs = map[controller.TopicID]TopicConfig{}
 		b.pids.imagePublished(b)
+		if t, ok := b.topic(offsetsTopic); ok {
+			b.groups.Partitions(b.now, t.Partitions)
+		}
 	case Tick:
 		b.tick()
 	case Stopping:
 		b.stopping = true
+		b.groups.Stop()
 		for _, f := range append([]*fetchWait(nil), b.fetches...) {
 			b.wake(f)
 		}
@@ -221,9 +248,9 @@ func (b *Broker) Advance(rd Ready) {
 	b.armed = rd.Deadline
 }
 
-// deadline is the earliest long-poll deadline.
+// deadline is the earliest long-poll or group deadline.
 func (b *Broker) deadline() int64 {
-	var d int64
+	d := b.groups.Deadline()
 	for _, f := range b.fetches {
 		if d == 0 || f.deadline < d {
 			d = f.deadline
@@ -244,4 +271,5 @@ func (b *Broker) InFlight() int {
 
 func (b *Broker) tick() {
 	b.expireFetches()
+	b.groups.Tick(b.now)
 }

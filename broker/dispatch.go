@@ -29,12 +29,23 @@ func apiTable() []apiEntry {
 		{key: 1, advertisedMin: 4, handledMin: 4, max: 17, handle: handleFetch},
 		{key: 2, advertisedMin: 1, handledMin: 1, max: 9, handle: handleListOffsets},
 		{key: 3, advertisedMin: 0, handledMin: 0, max: 12, handle: handleMetadata},
+		{key: 8, advertisedMin: 2, handledMin: 2, max: 9, handle: handleOffsetCommit},
+		{key: 9, advertisedMin: 1, handledMin: 1, max: 9, handle: handleOffsetFetch},
+		{key: 10, advertisedMin: 0, handledMin: 0, max: 6, handle: handleFindCoordinator},
+		{key: 11, advertisedMin: 0, handledMin: 0, max: 9, handle: handleJoinGroup},
+		{key: 12, advertisedMin: 0, handledMin: 0, max: 4, handle: handleHeartbeat},
+		{key: 13, advertisedMin: 0, handledMin: 0, max: 5, handle: handleLeaveGroup},
+		{key: 14, advertisedMin: 0, handledMin: 0, max: 5, handle: handleSyncGroup},
+		{key: 15, advertisedMin: 0, handledMin: 0, max: 5, handle: handleDescribeGroups},
+		{key: 16, advertisedMin: 0, handledMin: 0, max: 5, handle: handleListGroups},
 		{key: 18, advertisedMin: 0, handledMin: 0, max: 4, handle: handleAPIVersions},
 		{key: 19, advertisedMin: 2, handledMin: 2, max: 7, handle: handleCreateTopics},
 		{key: 20, advertisedMin: 1, handledMin: 1, max: 6, handle: handleDeleteTopics},
 		{key: 22, advertisedMin: 0, handledMin: 0, max: 5, handle: handleInitProducerID},
 		{key: 23, advertisedMin: 2, handledMin: 2, max: 4, handle: handleOffsetForLeaderEpoch},
 		{key: 37, advertisedMin: 0, handledMin: 0, max: 3, handle: handleCreatePartitions},
+		{key: 42, advertisedMin: 0, handledMin: 0, max: 2, handle: handleDeleteGroups},
+		{key: 47, advertisedMin: 0, handledMin: 0, max: 0, handle: handleOffsetDelete},
 	}
 }
 

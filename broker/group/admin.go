@@ -1,0 +1,209 @@
+package group
+
+import (
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/takhin-io/takhin/env"
+)
+
+// Description is a DescribeGroups answer for one group.
+type Description struct {
+	Code         int16
+	State        string
+	ProtocolType string
+	Protocol     string
+	Members      []MemberDescription
+}
+
+// MemberDescription is one member as DescribeGroups lists it.
+type MemberDescription struct {
+	MemberID, ClientID, ClientHost string
+	InstanceID                     *string
+	Metadata, Assignment           []byte
+}
+
+// Describe handles one group of DescribeGroups. A group that does not
+// exist is Dead with no error, as Kafka answers up to v5. Members carry
+// their metadata and assignment only when the group is Stable.
+func (c *Coordinator) Describe(groupID string) Description {
+	s, code := c.shardFor(groupID)
+	if code != 0 {
+		return Description{Code: code}
+	}
+	g := s.groups[groupID]
+	if g == nil {
+		return Description{State: Dead.String()}
+	}
+	d := Description{State: g.state.String(), ProtocolType: g.protocolType}
+	if g.state == Stable {
+		d.Protocol = g.protocol
+	}
+	for _, m := range g.members {
+		md := MemberDescription{MemberID: m.id, ClientID: m.clientID, ClientHost: m.clientHost, InstanceID: m.instanceID}
+		if g.state == Stable {
+			md.Metadata, md.Assignment = m.metadataFor(g.protocol), m.assignment
+		}
+		d.Members = append(d.Members, md)
+	}
+	return d
+}
+
+// Listed is one group as ListGroups lists it.
+type Listed struct {
+	Group, ProtocolType, State string
+}
+
+// List handles ListGroups: every group of every loaded shard whose state
+// (case-insensitively, as Kafka) is in states and whose type is in types
+// (empty filters match all; every group here is "classic"). The code is
+// COORDINATOR_LOAD_IN_PROGRESS while a shard loads.
+func (c *Coordinator) List(states, types []string) ([]Listed, int16) {
+	var out []Listed
+	var code int16
+	typeOK := len(types) == 0 || slices.ContainsFunc(types, func(t string) bool { return equalFold(t, "classic") })
+	for _, s := range c.shards {
+		if s.state == loading {
+			code = kerr.CoordinatorLoadInProgress.Code
+		}
+		if s.state != loaded || !typeOK {
+			continue
+		}
+		for _, id := range sortedGroupIDs(s) {
+			g := s.groups[id]
+			st := g.state.String()
+			if len(states) > 0 && !slices.ContainsFunc(states, func(x string) bool { return equalFold(x, st) }) {
+				continue
+			}
+			out = append(out, Listed{Group: id, ProtocolType: g.protocolType, State: st})
+		}
+	}
+	return out, code
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i]|0x20, b[i]|0x20
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedGroupIDs(s *shard) []string {
+	ids := make([]string, 0, len(s.groups))
+	for id := range s.groups {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Delete handles DeleteGroups: each group must exist and be Empty; its
+// offsets and metadata are tombstoned and it is gone. respond gets one
+// code per group once every deletion is durable.
+func (c *Coordinator) Delete(now env.Time, groupIDs []string, respond func([]int16)) {
+	codes := make([]int16, len(groupIDs))
+	waiting := 1
+	doneOne := func() {
+		if waiting--; waiting == 0 {
+			respond(codes)
+		}
+	}
+	for i, id := range groupIDs {
+		s, g, code := c.deletable(id)
+		if code != 0 {
+			codes[i] = code
+			continue
+		}
+		g.state = Dead
+		delete(s.groups, id)
+		waiting++
+		c.host.Append(s.partition, batch(now.WallMs, tombstones(g)), func(_ env.Time, code int16) {
+			codes[i] = storeError(code)
+			doneOne()
+		})
+	}
+	doneOne()
+}
+
+func (c *Coordinator) deletable(id string) (*shard, *group, int16) {
+	if id == "" {
+		return nil, nil, kerr.InvalidGroupID.Code
+	}
+	s, code := c.shardFor(id)
+	if code != 0 {
+		return nil, nil, code
+	}
+	g := s.groups[id]
+	switch {
+	case g == nil || g.state == Dead:
+		return nil, nil, kerr.GroupIDNotFound.Code
+	case g.state != Empty:
+		return nil, nil, kerr.NonEmptyGroup.Code
+	}
+	return s, g, 0
+}
+
+// tombstones deletes every offset of g and g itself.
+func tombstones(g *group) []kmsg.Record {
+	tps := make([]TopicPartition, 0, len(g.offsets))
+	for tp := range g.offsets {
+		tps = append(tps, tp)
+	}
+	slices.SortFunc(tps, compareTP)
+	recs := make([]kmsg.Record, 0, len(tps)+1)
+	for _, tp := range tps {
+		recs = append(recs, record(offsetKey(g.id, tp), nil))
+	}
+	return append(recs, record(groupKey(g.id), nil))
+}
+
+// expireOffsets is the offsets.retention.check.interval.ms pass: an Empty
+// consumer group's offsets expire offsets.retention.minutes after it
+// became Empty; a simple group's (no protocol type) each that long after
+// its commit. An Empty group left with no offsets is deleted.
+func (c *Coordinator) expireOffsets(now env.Time, s *shard) {
+	retention := c.cfg.OffsetsRetentionMs
+	var recs []kmsg.Record
+	for _, id := range sortedGroupIDs(s) {
+		g := s.groups[id]
+		if g.state != Empty {
+			continue
+		}
+		var gone []TopicPartition
+		for tp, o := range g.offsets {
+			if g.protocolType != "" && now.WallMs-g.stateMs >= retention ||
+				g.protocolType == "" && now.WallMs-o.CommitTimestamp >= retention {
+				gone = append(gone, tp)
+			}
+		}
+		slices.SortFunc(gone, compareTP)
+		for _, tp := range gone {
+			delete(g.offsets, tp)
+			recs = append(recs, record(offsetKey(id, tp), nil))
+		}
+		if len(g.offsets) == 0 && len(g.pending) == 0 {
+			g.state = Dead
+			delete(s.groups, id)
+			recs = append(recs, record(groupKey(id), nil))
+		}
+	}
+	if len(recs) > 0 {
+		c.log.Info("expired group offsets", zap.Int32("partition", s.partition), zap.Int("records", len(recs)))
+		c.host.Append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {
+			if code != 0 {
+				c.log.Warn("writing expired offsets failed", zap.Int16("code", code))
+			}
+		})
+	}
+	s.expireAt = now.Mono + c.cfg.OffsetsRetentionCheckMs*1_000_000
+	c.addTimer(timer{at: s.expireAt, kind: timerExpire, shard: s.partition})
+}

@@ -1,0 +1,150 @@
+package driver
+
+// Goal: consumer groups through real clients (issue 6): kgo group
+// consumers over several partitions, eager and cooperative-sticky, with
+// members joining, leaving and being cut off; static members; committed
+// offsets surviving restarts; kadm's group APIs returning what was done.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/takhin-io/takhin/broker"
+	"github.com/takhin-io/takhin/broker/config"
+	"github.com/takhin-io/takhin/broker/group"
+	"github.com/takhin-io/takhin/driver/osfs"
+	"github.com/takhin-io/takhin/env"
+)
+
+// startGroupNode starts a node whose groups rebalance quickly: a short
+// initial delay and session timeouts from 1 s.
+func startGroupNode(t *testing.T, dir string) *Node {
+	t.Helper()
+	gc := group.DefaultConfig()
+	gc.InitialRebalanceDelayMs, gc.MinSessionTimeoutMs = 200, 1000
+	n, err := StartNode(NodeConfig{
+		FS: osfs.New(dir), KafkaAddr: "127.0.0.1:0", Rand: env.NewRand(1, "node"),
+		Broker: broker.Config{
+			NodeID: 1, MaxRequestBytes: env.DefaultMaxFrameBytes, NonDataRequestBytesMax: 1 << 20,
+			QueuedRequestBytesMax: 100 << 20, AutoCreateTopics: true, NumPartitions: 1,
+			ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
+			Topics: config.TopicConfigs{Broker: testBrokerConfig(t)},
+			Groups: gc, OffsetsPartitions: 5, OffsetsSegmentBytes: 1 << 20,
+		},
+		OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// produceN writes n records "k-i" round-robin over a topic's partitions
+// and waits for every ack.
+func produceN(t *testing.T, ctx context.Context, addr, topic string, n int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for i := 0; i < n; i++ {
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf("v-%d", i))}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Errorf("produce: %v", err)
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func createTopic(t *testing.T, ctx context.Context, adm *kadm.Client, topic string, partitions int32) {
+	t.Helper()
+	resp, err := adm.CreateTopics(ctx, partitions, 1, nil, topic)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGroupConsumeCommitDescribe(t *testing.T) {
+	ctx := testCtx(t)
+	n := startGroupNode(t, t.TempDir())
+	defer stopNode(t, n)
+	addr := n.Addr()
+	adm := kadm.NewClient(mustClient(t, kgo.SeedBrokers(addr)))
+	defer adm.Close()
+	createTopic(t, ctx, adm, "orders", 3)
+	produceN(t, ctx, addr, "orders", 300)
+
+	cl := mustClient(t, kgo.SeedBrokers(addr), kgo.ConsumerGroup("g1"), kgo.ConsumeTopics("orders"),
+		kgo.DisableAutoCommit(), kgo.SessionTimeout(6*time.Second))
+	seen := map[string]bool{}
+	for len(seen) < 300 {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("poll: %v", err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if seen[string(r.Value)] {
+				t.Errorf("record %s consumed twice", r.Value)
+			}
+			seen[string(r.Value)] = true
+		})
+	}
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	described, err := adm.DescribeGroups(ctx, "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := described["g1"]
+	if d.Err != nil || d.State != "Stable" || len(d.Members) != 1 || d.Protocol != "cooperative-sticky" && d.Protocol != "range" {
+		t.Fatalf("describe: %+v", d)
+	}
+	offsets, err := adm.FetchOffsets(ctx, "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	offsets.Each(func(o kadm.OffsetResponse) { total += o.At })
+	if total != 300 {
+		t.Fatalf("committed offsets sum to %d, want 300: %+v", total, offsets)
+	}
+	cl.Close() // leaves the group
+	listed, err := adm.ListGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := listed["g1"]; !ok || g.State != "Empty" {
+		t.Fatalf("list after leave: %+v", listed)
+	}
+	deleted, err := adm.DeleteGroups(ctx, "g1")
+	if err != nil || deleted["g1"].Err != nil {
+		t.Fatalf("delete: %v %+v", err, deleted)
+	}
+	offsets, err = adm.FetchOffsets(ctx, "g1")
+	if err != nil || len(offsets) != 0 {
+		t.Fatalf("offsets after delete: %v %+v", err, offsets)
+	}
+}
+
+func mustClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
