@@ -21,6 +21,7 @@ import (
 
 	"github.com/takhin-io/takhin/broker"
 	"github.com/takhin-io/takhin/broker/config"
+	"github.com/takhin-io/takhin/broker/group"
 	"github.com/takhin-io/takhin/driver"
 	"github.com/takhin-io/takhin/driver/osfs"
 	"github.com/takhin-io/takhin/driver/tcpnet"
@@ -187,6 +188,14 @@ func brokerConfig(cfg *config.Broker) broker.Config {
 		QueuedRequestBytesMax: queued, AutoCreateTopics: cfg.AutoCreateTopics, NumPartitions: cfg.NumPartitions,
 		ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
 		Topics: config.TopicConfigs{Broker: cfg},
+		Groups: group.Config{
+			InitialRebalanceDelayMs: cfg.GroupInitialRebalanceDelayMs, MinSessionTimeoutMs: cfg.GroupMinSessionTimeoutMs,
+			MaxSessionTimeoutMs: cfg.GroupMaxSessionTimeoutMs, MaxSize: cfg.GroupMaxSize,
+			OffsetsRetentionMs: cfg.OffsetsRetentionMs, OffsetsRetentionCheckMs: cfg.OffsetsRetentionCheckMs,
+			OffsetMetadataMaxBytes: cfg.OffsetMetadataMaxBytes,
+		},
+		OffsetsPartitions: cfg.OffsetsTopicNumPartitions, OffsetsSegmentBytes: cfg.OffsetsTopicSegmentBytes,
+		Rand: env.NewRand(cryptoSeed(), "broker"),
 	}
 }
 
