@@ -56,6 +56,16 @@ type loopConfig struct {
 	log      *zap.Logger
 	inboxMax int
 	onFatal  func(error)
+	obs      loopObserver
+}
+
+// loopObserver is how a loop reports to metrics; each hook may be nil.
+// written and synced run on the executor goroutine, stepped on the
+// machine goroutine, so each sees a consistent state without locks.
+type loopObserver struct {
+	written func(*replication.Persist, replication.Written) // after a Persist's writes
+	synced  func(time.Duration)                             // the duration of its sync
+	stepped func()                                          // after every step, before its Readys
 }
 
 // event is an event waiting for its now: the machine goroutine stamps each
@@ -232,8 +242,12 @@ func (l *loop[R]) step(ev event) {
 
 // drain carries out every Ready, in the order the Ready types document:
 // storage work to the executor, then replies, then the deadline, then the
-// failure; Advance last.
+// failure; Advance last. The metrics see the machine first, so a gauge
+// (the high watermark) never lags a reply that implies it.
 func (l *loop[R]) drain() {
+	if l.cfg.obs.stepped != nil {
+		l.cfg.obs.stepped()
+	}
 	for l.m.HasReady() {
 		rd := l.m.Ready()
 		w := l.ad.work(rd)
@@ -306,8 +320,15 @@ func (l *loop[R]) execute() {
 			// Synced is owed even after a failed write: it syncs what was
 			// written before the failure.
 			written := l.store.Write(j.persist, l.cfg.clock.Now())
+			if l.cfg.obs.written != nil {
+				l.cfg.obs.written(j.persist, written)
+			}
 			l.results <- func(now env.Time) replication.Event { written.Now = now; return written }
-			synced := l.store.Sync(j.persist, l.cfg.clock.Now())
+			began := l.cfg.clock.Now()
+			synced := l.store.Sync(j.persist, began)
+			if l.cfg.obs.synced != nil {
+				l.cfg.obs.synced(time.Duration(l.cfg.clock.Now().Mono - began.Mono))
+			}
 			l.results <- func(now env.Time) replication.Event { synced.Now = now; return synced }
 		case j.read != nil:
 			done := l.store.Read(*j.read, l.cfg.clock.Now())

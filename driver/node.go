@@ -41,6 +41,11 @@ type NodeConfig struct {
 	// OnFatal is called once with a process-fatal error (a failed fsync):
 	// the process must exit and restart through recovery.
 	OnFatal func(error)
+	// Metrics, when set, is where the node's metrics go (see metrics.go).
+	Metrics *Metrics
+	// Readiness, when set, is updated as the node recovers (created by the
+	// caller so /readyz answers during StartNode); nil: a new one.
+	Readiness *Readiness
 }
 
 // Node runs one broker: the controller loop, a partition loop per
@@ -64,6 +69,7 @@ type Node struct {
 	done       sync.WaitGroup
 	firstImage chan struct{} // closed once the first image is applied
 	imageOnce  sync.Once
+	ready      *Readiness
 }
 
 type partKey struct {
@@ -82,9 +88,12 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
+	if cfg.Readiness == nil {
+		cfg.Readiness = NewReadiness()
+	}
 	n := &Node{cfg: cfg, log: cfg.Log, clock: NewRealClock(), inbox: newMailbox[func(env.Time) broker.Event](),
 		manager: newMailbox[managed](), parts: map[partKey]*PartitionLoop{}, conns: map[env.ConnID]bool{},
-		stopc: make(chan struct{}), firstImage: make(chan struct{})}
+		stopc: make(chan struct{}), firstImage: make(chan struct{}), ready: cfg.Readiness}
 	ctrl, err := StartController(ControllerLoopConfig{
 		FS: cfg.FS, Dir: controller.MetadataTopic + "-0", Storage: storage.DefaultConfig(),
 		Machine: controller.DefaultConfig(cfg.Broker.NodeID), Rand: cfg.Rand, Clock: n.clock, Log: cfg.Log,
@@ -121,10 +130,18 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		p, _ := strconv.Atoi(port)
 		bcfg.AdvertisedPort = int32(p)
 	}
+	if cfg.Metrics != nil { // a nil *Metrics in the interface would not be nil
+		bcfg.Observer = cfg.Metrics
+	}
 	n.done.Add(1)
 	go n.runBroker(broker.New(bcfg, cfg.Log))
 	return n, nil
 }
+
+// Ready reports whether the node has loaded its metadata image and
+// recovered (or reported offline) every partition the image names, with a
+// short reason (see Readiness).
+func (n *Node) Ready() (bool, string) { return n.ready.Ready() }
 
 // Addr is the listener's address.
 func (n *Node) Addr() string { return n.net.Addr().String() }
@@ -140,6 +157,7 @@ func (n *Node) fatal(err error) {
 func (n *Node) netEvent(ev tcpnet.Event) {
 	switch e := ev.(type) {
 	case tcpnet.ConnOpened:
+		n.cfg.Metrics.ConnOpened()
 		n.connsMu.Lock()
 		n.conns[e.Conn] = true
 		n.connsMu.Unlock()
@@ -147,6 +165,7 @@ func (n *Node) netEvent(ev tcpnet.Event) {
 	case tcpnet.FrameIn:
 		n.inbox.put(func(now env.Time) broker.Event { return broker.FrameIn{Now: now, Conn: e.Conn, Frame: e.Frame} })
 	case tcpnet.ConnClosed:
+		n.cfg.Metrics.ConnClosed()
 		n.connsMu.Lock()
 		delete(n.conns, e.Conn)
 		n.connsMu.Unlock()
@@ -170,7 +189,7 @@ func (n *Node) runManager() {
 				img := item.image
 				n.applyImage(img)
 				n.inbox.put(func(now env.Time) broker.Event { return broker.ImagePublished{Now: now, Image: img} })
-				n.imageOnce.Do(func() { close(n.firstImage) })
+				n.imageOnce.Do(func() { n.ready.loaded(); close(n.firstImage) })
 				continue
 			}
 			rep := *item.reply
@@ -201,6 +220,7 @@ func (n *Node) applyImage(img *controller.Image) {
 	n.mu.Unlock()
 	for i, p := range gone {
 		_ = p.Stop(context.Background())
+		p.metrics.forget()
 		if err := executor.RemoveDir(n.cfg.FS, goneDirs[i]); err != nil {
 			n.log.Warn("removing a deleted partition's files", zap.String("dir", goneDirs[i]), zap.Error(err))
 		}
@@ -212,15 +232,43 @@ func (n *Node) applyImage(img *controller.Image) {
 	slices.SortFunc(keys, func(a, b partKey) int {
 		return cmpStrings(fmt.Sprintf("%s-%d", want[a].Name, a.partition), fmt.Sprintf("%s-%d", want[b].Name, b.partition))
 	})
+	opening := n.expectPartitions(want, keys)
 	for _, k := range keys {
-		n.mu.RLock()
-		_, ok := n.parts[k]
-		n.mu.RUnlock()
-		if !ok {
+		if opening[k] {
 			n.startPartition(want[k], k.partition)
+			n.ready.opened(partitionDir(want[k], k), n.running(k))
 		}
 	}
+	n.cfg.Metrics.setPartitionCounts(len(want), n.ready.offline())
 	n.removeOrphans(img)
+}
+
+// expectPartitions tells readiness which partitions the image names and
+// which of them are about to be opened (those without a running loop).
+func (n *Node) expectPartitions(want map[partKey]controller.Topic, keys []partKey) map[partKey]bool {
+	dirs := map[string]bool{}
+	opening := map[partKey]bool{}
+	var names []string
+	for _, k := range keys {
+		dirs[partitionDir(want[k], k)] = true
+		if !n.running(k) {
+			opening[k] = true
+			names = append(names, partitionDir(want[k], k))
+		}
+	}
+	n.ready.expect(dirs, names)
+	return opening
+}
+
+func (n *Node) running(k partKey) bool {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.parts[k] != nil
+}
+
+// partitionDir is the partition's directory name, <topic>-<partition>.
+func partitionDir(t controller.Topic, k partKey) string {
+	return fmt.Sprintf("%s-%d", t.Name, k.partition)
 }
 
 func cmpStrings(a, b string) int {
@@ -253,6 +301,7 @@ func (n *Node) startPartition(t controller.Topic, index int32) {
 	p, err := StartPartition(PartitionLoopConfig{
 		FS: n.cfg.FS, Dir: fmt.Sprintf("%s-%d", t.Name, index), TopicID: t.ID.String(),
 		Storage: sc, Machine: mc, Clock: n.clock, Log: n.log,
+		Metrics: n.cfg.Metrics,
 		OnReply: func(r replication.Reply) {
 			n.inbox.put(func(now env.Time) broker.Event { return broker.PartitionReply{Now: now, Reply: r} })
 		},
@@ -391,6 +440,7 @@ func (n *Node) pauseAll(pause bool) {
 // flight, sync every partition and the metadata log, close.
 func (n *Node) Stop(ctx context.Context) error {
 	var errs []error
+	n.ready.stop()
 	if n.net != nil {
 		n.net.StopAccepting() // no new clients
 		n.pauseAll(true)      // no new requests on the open connections

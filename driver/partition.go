@@ -43,14 +43,18 @@ type PartitionLoopConfig struct {
 	// process-fatal error (a failed fsync): the process must exit and
 	// restart through recovery. Required.
 	OnFatal func(error)
+	// Metrics, when set, receives the partition's bytes and messages in,
+	// fsync durations and offsets (see metrics.go).
+	Metrics *Metrics
 }
 
 // PartitionLoop runs one partition machine over its log (see the package
 // comment). Its methods are safe for concurrent use.
 type PartitionLoop struct {
-	l     *loop[replication.Ready]
-	clock env.Clock
-	dir   string
+	l       *loop[replication.Ready]
+	clock   env.Clock
+	dir     string
+	metrics *partitionMetrics // nil without Metrics
 }
 
 // StartPartition opens the log through recovery, steps Recovered, and
@@ -83,11 +87,17 @@ func StartPartition(cfg PartitionLoopConfig) (*PartitionLoop, error) {
 		},
 	}
 	m := replication.NewPartition(cfg.Machine, lc.log)
+	pm := cfg.Metrics.partition(cfg.Machine.Topic, cfg.Machine.Partition)
+	if pm != nil {
+		pm.logEnd.Set(float64(recovered.End))
+		lc.obs = loopObserver{written: pm.written, synced: pm.synced, stepped: func() { pm.stepped(m) }}
+	}
 	l, err := start(m, ad, store, recovered, lc)
 	if err != nil {
+		pm.forget()
 		return nil, err
 	}
-	return &PartitionLoop{l: l, clock: lc.clock, dir: cfg.Dir}, nil
+	return &PartitionLoop{l: l, clock: lc.clock, dir: cfg.Dir, metrics: pm}, nil
 }
 
 // newLoopConfig fills the defaults both loops share.
