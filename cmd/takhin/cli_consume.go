@@ -23,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -175,6 +176,9 @@ func (c *cli) planConsume(ctx context.Context, adm *kadm.Client, topic string, s
 	var commits kadm.OffsetResponses
 	if err == nil && f.group != "" {
 		commits, err = adm.FetchOffsetsForTopics(lctx, f.group, topic)
+		if errors.Is(err, kerr.GroupIDNotFound) { // a new group: no commits
+			commits, err = nil, nil
+		}
 	}
 	if err != nil {
 		return consumePlan{}, c.fail(err)
@@ -205,8 +209,7 @@ func (c *cli) consumeLoop(ctx context.Context, cl *kgo.Client, plan consumePlan,
 	out := bufio.NewWriter(c.stdout)
 	var printed atomic.Int64
 	stopProgress := c.progress(f.quiet, "records consumed", func() int { return int(printed.Load()) })
-	defer stopProgress()
-	code := exitOK
+	var pollErr error
 	for (f.count == 0 || printed.Load() < int64(f.count)) && !(f.exitAtEnd && plan.done()) {
 		limit := 0
 		if f.count > 0 {
@@ -216,8 +219,7 @@ func (c *cli) consumeLoop(ctx context.Context, cl *kgo.Client, plan consumePlan,
 		if ctx.Err() != nil {
 			break
 		}
-		if err := fetchError(fs); err != nil {
-			code = c.fail(err)
+		if pollErr = fetchError(fs); pollErr != nil {
 			break
 		}
 		for _, r := range fs.Records() {
@@ -231,7 +233,12 @@ func (c *cli) consumeLoop(ctx context.Context, cl *kgo.Client, plan consumePlan,
 		out.Flush()
 	}
 	out.Flush()
-	if f.group != "" && code == exitOK {
+	stopProgress() // before any message on stderr
+	if pollErr != nil {
+		return c.fail(pollErr)
+	}
+	code := exitOK
+	if f.group != "" {
 		cctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 		defer cancel()
 		if err := cl.CommitMarkedOffsets(cctx); err != nil {
