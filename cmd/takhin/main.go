@@ -19,6 +19,7 @@ commands:
   serve     run a broker (Kafka listener on 127.0.0.1:9092, data in ./takhin-data)
   sim       run the deterministic simulator: --seed N, or --seconds S to sweep
   bench     load any Kafka (--brokers host:port), or --compare Takhin, kfake and a ceiling
+  debug     bundle: zip config, log tail, /metrics and partition state for a bug report
   version   print the version
 
 client commands (any Kafka; --brokers host:port, env TAKHIN_BROKERS, default 127.0.0.1:9092;
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runProduce(args[1:], stdout, stderr)
 	case "consume":
 		return runConsume(args[1:], stdout, stderr)
+	case "debug":
+		return runDebug(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "takhin", version)
 		return 0

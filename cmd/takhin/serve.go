@@ -33,6 +33,7 @@ import (
 // ./takhin-data.
 type serveFlags struct {
 	kafkaAddr, advertised, dataDir, logLevel, configFile string
+	adminAddr                                            string
 	nodeID                                               int
 	set                                                  map[string]bool // flags given explicitly
 }
@@ -47,6 +48,7 @@ func parseServe(args []string, stderr io.Writer) (serveFlags, bool) {
 	fs.IntVar(&f.nodeID, "node-id", 1, "node.id; must match the id stored in the data directory")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.configFile, "config", "", "a YAML file of Kafka config names (unknown names are an error)")
+	fs.StringVar(&f.adminAddr, "admin-addr", defaultAdminAddr, `the admin endpoint (/metrics, /healthz, /readyz); "" or off disables it`)
 	if fs.Parse(args) != nil {
 		return f, false
 	}
@@ -134,6 +136,13 @@ func serve(f serveFlags, cfg *config.Broker, dir, advHost string, advPort int32,
 		}
 	})
 	nc.AdvertisedHost, nc.AdvertisedPort, nc.Rand = advHost, advPort, env.NewRand(seed, "node")
+	nc.Metrics, nc.Readiness = driver.NewMetrics(), driver.NewReadiness()
+	admin, err := startAdmin(f, nc.Metrics, nc.Readiness, log)
+	if err != nil {
+		log.Error("start failed", zap.Error(err))
+		return 1
+	}
+	defer admin.close()
 	node, err := driver.StartNode(nc)
 	if err != nil {
 		log.Error("start failed", zap.Error(err))
@@ -160,6 +169,40 @@ func serve(f serveFlags, cfg *config.Broker, dir, advHost string, advPort int32,
 	case err := <-fatal:
 		log.Error("exiting on a fatal storage error; restart to recover", zap.Error(err))
 		return 1
+	}
+}
+
+// defaultAdminAddr is --admin-addr's default (Redpanda's admin port).
+const defaultAdminAddr = "127.0.0.1:9644"
+
+// adminEndpoint is the running admin server, or none.
+type adminEndpoint struct{ srv *driver.AdminServer }
+
+// startAdmin serves /metrics, /healthz and /readyz on --admin-addr before
+// the node recovers, so /readyz answers 503 during recovery. A taken
+// address is an error when --admin-addr was given, and only a warning for
+// the default (several brokers on one host, tests, the bench).
+func startAdmin(f serveFlags, m *driver.Metrics, r *driver.Readiness, log *zap.Logger) (adminEndpoint, error) {
+	if f.adminAddr == "" || f.adminAddr == "off" {
+		return adminEndpoint{}, nil
+	}
+	srv, err := driver.ServeAdmin(f.adminAddr, m, r.Ready, log)
+	switch {
+	case err != nil && f.set["admin-addr"]:
+		return adminEndpoint{}, fmt.Errorf("--admin-addr: %w", err)
+	case err != nil:
+		log.Warn("admin endpoint disabled: its default address is taken (set --admin-addr)", zap.Error(err))
+		return adminEndpoint{}, nil
+	}
+	log.Info("admin endpoint serving /metrics /healthz /readyz", zap.String("admin_addr", srv.Addr()))
+	return adminEndpoint{srv}, nil
+}
+
+func (a adminEndpoint) close() {
+	if a.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.srv.Close(ctx)
 	}
 }
 
