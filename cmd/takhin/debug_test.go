@@ -1,6 +1,8 @@
 package main
 
-// Goal: `takhin debug bundle` (issue 7, operations) zips what a bug report
+// Goal: `takhin serve --admin-addr` answers /readyz 200 once it serves and
+// counts requests on /metrics, and refuses an admin address it was told to
+// use but cannot. `takhin debug bundle` (issue 7, operations) zips what a bug report
 // needs from a real data directory: the config file and log as given, a
 // /metrics and /readyz scrape of the node's admin endpoint, a listing of
 // every partition directory with sizes and its checkpoints decoded — and
@@ -11,10 +13,14 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,4 +168,49 @@ func keys(m map[string]string) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+func TestServeAdminEndpoint(t *testing.T) {
+	admin := fmt.Sprintf("127.0.0.1:%d", procFreePort(t))
+	p := procServe(t, t.TempDir(), "--admin-addr", admin)
+	if code, body := httpGet(t, "http://"+admin+"/readyz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
+		t.Errorf("/readyz of a serving process: %d %q, want 200 ok", code, body)
+	}
+	if code, body := httpGet(t, "http://"+admin+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+	// procServe polled Metadata until the process served.
+	if _, body := httpGet(t, "http://"+admin+"/metrics"); !strings.Contains(body, `kafka_network_request_total{request="Metadata"}`) {
+		t.Errorf("/metrics counts no Metadata request:\n%s", body)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.waitExit(30 * time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM", code)
+	}
+}
+
+func TestServeRefusesATakenAdminAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, out := procRefused(t, "serve", "--kafka-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--admin-addr", ln.Addr().String())
+	if code != 1 || !strings.Contains(out, "--admin-addr") {
+		t.Errorf("exit %d, want 1 naming --admin-addr:\n%s", code, out)
+	}
 }
