@@ -92,13 +92,12 @@ func appendErrorCodes(codes []int16, v reflect.Value) []int16 {
 		t := v.Type()
 		for i := 0; i < v.NumField(); i++ {
 			f := v.Field(i)
-			if t.Field(i).Name == errorCodeField && f.Kind() == reflect.Int16 {
-				if c := int16(f.Int()); c != 0 {
+			switch k := f.Kind(); {
+			case k == reflect.Int16: // the name only now: Type.Field copies
+				if c := int16(f.Int()); c != 0 && t.Field(i).Name == errorCodeField {
 					codes = append(codes, c)
 				}
-				continue
-			}
-			if walksInto(f.Kind(), f.Type()) {
+			case walksInto(k, f.Type()):
 				codes = appendErrorCodes(codes, f)
 			}
 		}
