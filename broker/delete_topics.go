@@ -38,7 +38,11 @@ func handleDeleteTopics(b *Broker, r *request) {
 		if t.Topic != nil {
 			change.Name = *t.Topic
 		}
-		if internalTopic(change.Name) {
+		name := change.Name
+		if byID, ok := b.topicByID(change.ID); name == "" && ok {
+			name = byID.Name // deleting by topic id alone must not bypass the check
+		}
+		if internalTopic(name) {
 			out.ErrorCode, out.ErrorMessage = kerr.InvalidRequest.Code, strp("internal topics cannot be deleted")
 			continue
 		}

@@ -120,3 +120,11 @@ func (b *Broker) topic(name string) (controller.Topic, bool) {
 	}
 	return b.image.Topic(name)
 }
+
+// topicByID looks a topic up by id in the current image.
+func (b *Broker) topicByID(id controller.TopicID) (controller.Topic, bool) {
+	if b.image == nil || id == (controller.TopicID{}) {
+		return controller.Topic{}, false
+	}
+	return b.image.TopicByID(id)
+}

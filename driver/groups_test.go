@@ -7,12 +7,15 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/takhin-io/takhin/broker"
 	"github.com/takhin-io/takhin/broker/config"
@@ -147,4 +150,59 @@ func mustClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 	}
 	t.Cleanup(cl.Close)
 	return cl
+}
+
+// TestOffsetsTopicIsReadOnly: __consumer_offsets, once a group created it,
+// is listed as internal and refuses produce, new partitions and deletion
+// (by name and by id).
+func TestOffsetsTopicIsReadOnly(t *testing.T) {
+	ctx := testCtx(t)
+	n := startGroupNode(t, t.TempDir())
+	defer stopNode(t, n)
+	addr := n.Addr()
+	adm := kadm.NewClient(mustClient(t, kgo.SeedBrokers(addr)))
+	createTopic(t, ctx, adm, "data", 1)
+	os := kadm.Offsets{}
+	os.AddOffset("data", 0, 0, -1)
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var resp kadm.OffsetResponses
+		if resp, err = adm.CommitOffsets(ctx, "creator", os); err == nil {
+			err = resp.Error()
+		}
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	md, err := adm.Metadata(ctx, "__consumer_offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := md.Topics["__consumer_offsets"]
+	if !td.IsInternal || len(td.Partitions) != 5 {
+		t.Fatalf("__consumer_offsets: internal %v, %d partitions", td.IsInternal, len(td.Partitions))
+	}
+	cl := mustClient(t, kgo.SeedBrokers(addr), kgo.RecordRetries(1))
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "__consumer_offsets", Value: []byte("x")}).FirstErr(); !errors.Is(err, kerr.InvalidTopicException) {
+		t.Errorf("produce to __consumer_offsets: %v", err)
+	}
+	if resp, err := adm.CreatePartitions(ctx, 2, "__consumer_offsets"); err == nil && resp.Error() == nil {
+		t.Errorf("partitions added to __consumer_offsets")
+	}
+	if resp, err := adm.DeleteTopics(ctx, "__consumer_offsets"); err == nil && resp.Error() == nil {
+		t.Errorf("__consumer_offsets deleted by name")
+	}
+	byID := kmsg.NewPtrDeleteTopicsRequest()
+	dt := kmsg.NewDeleteTopicsRequestTopic()
+	dt.TopicID = td.ID
+	byID.Topics = append(byID.Topics, dt)
+	if resp, err := byID.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode == 0 {
+		t.Errorf("__consumer_offsets deleted by id: %v", err)
+	}
+	if md, err := adm.Metadata(ctx, "__consumer_offsets"); err != nil || md.Topics["__consumer_offsets"].Err != nil {
+		t.Errorf("__consumer_offsets is gone: %v %v", err, md.Topics["__consumer_offsets"].Err)
+	}
 }
