@@ -33,6 +33,15 @@
 // structured anomalies, counts and the values exempted by Options (acks=1
 // values in runs with crashes; windows of legitimate storage loss).
 //
+// # Registers
+//
+// RegisterHistory and CheckRegisters (register.go) check keys that behave
+// as read/write registers of int64 — a consumer group's committed offset
+// per partition — with writes that are OK, Failed or Indeterminate (closed
+// by CloseRegisterWrite once they can no longer land) and reads that must
+// return the latest write, or one of the indeterminate ones that may have
+// landed.
+//
 // Determinism: nothing here reads the clock or global randomness, and map
 // order never reaches a result (keys are sorted). Porcupine's own search
 // runs on goroutines under a wall-clock timeout; its verdict does not
