@@ -175,10 +175,13 @@ func (c *cli) planConsume(ctx context.Context, adm *kadm.Client, topic string, s
 	}
 	var commits kadm.OffsetResponses
 	if err == nil && f.group != "" {
-		commits, err = adm.FetchOffsetsForTopics(lctx, f.group, topic)
-		if errors.Is(err, kerr.GroupIDNotFound) { // a new group: no commits
-			commits, err = nil, nil
-		}
+		err = retryCoordinator(lctx, func() (err error) {
+			commits, err = adm.FetchOffsetsForTopics(lctx, f.group, topic)
+			if errors.Is(err, kerr.GroupIDNotFound) { // a new group: no commits
+				commits, err = nil, nil
+			}
+			return err
+		})
 	}
 	if err != nil {
 		return consumePlan{}, c.fail(err)

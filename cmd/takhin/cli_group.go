@@ -7,10 +7,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -121,8 +123,14 @@ func runGroupDescribe(args []string, stdout, stderr io.Writer) int {
 		return c.exit
 	}
 	return c.admin(func(ctx context.Context, adm *kadm.Client) int {
-		lags, err := adm.Lag(ctx, groups...)
-		if err != nil {
+		var lags kadm.DescribedGroupLags
+		err := retryCoordinator(ctx, func() (err error) {
+			if lags, err = adm.Lag(ctx, groups...); err == nil {
+				err = lags.Error()
+			}
+			return err
+		})
+		if lags == nil {
 			return c.fail(err)
 		}
 		code := exitOK
@@ -238,8 +246,14 @@ func runGroupDelete(args []string, stdout, stderr io.Writer) int {
 		return c.exit
 	}
 	return c.admin(func(ctx context.Context, adm *kadm.Client) int {
-		resp, err := adm.DeleteGroups(ctx, groups...)
-		if err != nil {
+		var resp kadm.DeleteGroupResponses
+		err := retryCoordinator(ctx, func() (err error) {
+			if resp, err = adm.DeleteGroups(ctx, groups...); err == nil {
+				err = resp.Error()
+			}
+			return err
+		})
+		if resp == nil {
 			return c.fail(err)
 		}
 		code := exitOK
@@ -320,12 +334,23 @@ func runGroupSeek(args []string, stdout, stderr io.Writer) int {
 		if code != exitOK {
 			return code
 		}
-		before, err := adm.FetchOffsets(ctx, group)
-		if err != nil {
-			return c.fail(err)
+		var before, resp kadm.OffsetResponses
+		err := retryCoordinator(ctx, func() (err error) {
+			before, err = adm.FetchOffsets(ctx, group)
+			if errors.Is(err, kerr.GroupIDNotFound) {
+				before, err = nil, nil // a new group
+			}
+			return err
+		})
+		if err == nil {
+			err = retryCoordinator(ctx, func() (err error) {
+				if resp, err = adm.CommitOffsets(ctx, group, offsets); err == nil {
+					err = resp.Error()
+				}
+				return err
+			})
 		}
-		resp, err := adm.CommitOffsets(ctx, group, offsets)
-		if err != nil {
+		if resp == nil {
 			return c.fail(err)
 		}
 		return c.printSeek(resp, before)
@@ -336,13 +361,19 @@ func runGroupSeek(args []string, stdout, stderr io.Writer) int {
 // (their next commit would overwrite the move). A group that does not
 // exist yet is fine: the commit creates it.
 func (c *cli) checkGroupEmpty(ctx context.Context, adm *kadm.Client, group string) int {
-	described, err := adm.DescribeGroups(ctx, group)
-	if err != nil {
+	var described kadm.DescribedGroups
+	err := retryCoordinator(ctx, func() (err error) {
+		if described, err = adm.DescribeGroups(ctx, group); err == nil && !errors.Is(described.Error(), kerr.GroupIDNotFound) {
+			err = described.Error()
+		}
+		return err
+	})
+	if described == nil {
 		return c.fail(err)
 	}
 	d := described[group]
 	switch {
-	case d.Err == kerr.GroupIDNotFound:
+	case errors.Is(d.Err, kerr.GroupIDNotFound):
 		return exitOK
 	case d.Err != nil:
 		return c.failf("%s: %s", group, statusText(d.Err, d.ErrMessage))
@@ -424,4 +455,27 @@ func (c *cli) printSeek(resp, before kadm.OffsetResponses) int {
 	}
 	t.flush()
 	return code
+}
+
+// retryCoordinator calls fn again while it fails because the group
+// coordinator is loading or moving (as after a broker start, while
+// __consumer_offsets loads), until ctx ends. Every request it wraps is
+// idempotent.
+func retryCoordinator(ctx context.Context, fn func() error) error {
+	backoff := 50 * time.Millisecond
+	for {
+		err := fn()
+		if !errors.Is(err, kerr.CoordinatorNotAvailable) && !errors.Is(err, kerr.CoordinatorLoadInProgress) &&
+			!errors.Is(err, kerr.NotCoordinator) {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }

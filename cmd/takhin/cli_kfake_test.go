@@ -1,8 +1,8 @@
 package main
 
-// Goal: the CLI commands whose Kafka APIs Takhin does not serve yet
-// (consumer groups, DescribeConfigs, IncrementalAlterConfigs) work
-// against a broker that has them: franz-go's in-memory kfake, with the
+// Goal: the CLI commands whose Kafka APIs Takhin did not serve when they
+// were written (consumer groups, DescribeConfigs, IncrementalAlterConfigs)
+// work against a broker that has them: franz-go's in-memory kfake, with the
 // commands run in-process through run (produce through produceFrom, to
 // give it a stdin). JSON output is parsed and asserted field by field,
 // tables by their rows. Waits poll with a deadline (STYLE rule 27).

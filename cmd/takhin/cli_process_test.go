@@ -6,9 +6,10 @@ package main
 // come back through consume with their keys and headers (and consume's
 // JSON output can be produced again); and the exit codes scripts rely on
 // hold: 1 for a Kafka error (naming the code), 2 for a usage error, 3
-// when nothing listens. Group and config commands run against kfake
-// (cli_kfake_test.go) until Takhin serves those APIs. Every wait is a
-// poll with a deadline (STYLE rule 27).
+// when nothing listens. A group consumes, is described, moved and
+// deleted. Config commands run against kfake (cli_kfake_test.go) until
+// Takhin serves DescribeConfigs and IncrementalAlterConfigs. Every wait
+// is a poll with a deadline (STYLE rule 27).
 
 import (
 	"bytes"
@@ -16,7 +17,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -287,5 +290,53 @@ func TestCLIExitCodes(t *testing.T) {
 					strings.Join(tc.args, " "), code, tc.code, tc.stderr, errOut, out)
 			}
 		})
+	}
+}
+
+// TestCLIGroupsAgainstTakhin runs the group commands against Takhin's
+// group coordinator (kfake covers them too, with a live member, in
+// cli_kfake_test.go): a group consumes 3 of 4 records and commits them,
+// is described with its lag, is moved back to the start, and deleted.
+func TestCLIGroupsAgainstTakhin(t *testing.T) {
+	// Kafka's 3 s initial rebalance delay would hold each group consume.
+	cfg := filepath.Join(t.TempDir(), "takhin.yaml")
+	if err := os.WriteFile(cfg, []byte("group.initial.rebalance.delay.ms: 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := procServe(t, t.TempDir(), "--config", cfg)
+	b := srv.addr
+	cliExecOK(t, "", "topic", "create", "gt", "-p", "1", "--brokers", b)
+	cliExecOK(t, "a\nb\nc\nd\n", "produce", "gt", "--brokers", b, "-q")
+	if out := cliExecOK(t, "", "consume", "gt", "--group", "g1", "-n", "3", "--brokers", b, "-q"); out != "a\nb\nc\n" {
+		t.Fatalf("consume --group g1 -n 3: %q", out)
+	}
+	describe := func() groupDescription {
+		var ds []groupDescription
+		cliExecJSON(t, &ds, "", "group", "describe", "g1", "--brokers", b)
+		if len(ds) != 1 || len(ds[0].Offsets) != 1 || ds[0].Error != nil {
+			t.Fatalf("group describe g1: %+v", ds)
+		}
+		return ds[0]
+	}
+	if d := describe(); d.State != "Empty" || d.Offsets[0].Committed != 3 || d.Offsets[0].LogEnd != 4 || d.TotalLag != 1 {
+		t.Fatalf("after consuming 3 of 4: %+v", d)
+	}
+	if out := cliExecOK(t, "", "group", "list", "--brokers", b); !cliHasRow(out, "g1", "Empty", "consumer") {
+		t.Errorf("group list:\n%s", out)
+	}
+	if out := cliExecOK(t, "", "group", "seek", "g1", "--topic", "gt", "--to", "start", "--brokers", b); !cliHasRow(out, "gt", "0", "3", "0", "OK") {
+		t.Errorf("group seek --to start:\n%s", out)
+	}
+	if d := describe(); d.Offsets[0].Committed != 0 || d.TotalLag != 4 {
+		t.Errorf("after seeking to the start: %+v", d)
+	}
+	if out := cliExecOK(t, "", "consume", "gt", "--group", "g1", "-n", "1", "--brokers", b, "-q"); out != "a\n" {
+		t.Errorf("consume after the seek: %q, want the first record", out)
+	}
+	cliExecOK(t, "", "group", "delete", "g1", "--brokers", b)
+	var groups []groupSummary
+	cliExecJSON(t, &groups, "", "group", "list", "--brokers", b)
+	if len(groups) != 0 {
+		t.Errorf("group list after delete: %+v", groups)
 	}
 }
