@@ -72,6 +72,13 @@ sim-sweep:
 BENCH_FLAGS ?=
 bench: bench-storage
 	$(GO) run ./cmd/takhin bench --compare $(BENCH_FLAGS)
+	$(GO) run ./cmd/takhin bench --groups $(BENCH_GROUP_FLAGS)
+
+# Consumer groups: 3 members reading 1M records, and 1,000 members over
+# 1,000 partitions to a stable group (initial delay 3 s and 0), beside kfake.
+BENCH_GROUP_FLAGS ?= --scale 1 --group-members 1000
+bench-groups:
+	$(GO) run ./cmd/takhin bench --groups $(BENCH_GROUP_FLAGS)
 
 bench-storage:
 	$(GO) test -run XXX -bench . -benchtime 2000x ./storage/

@@ -49,13 +49,15 @@ type benchFlags struct {
 	format      string
 	timeout     time.Duration
 
-	compare    bool
-	scale      float64
-	binary     string
-	dir        string
-	fsyncs     int
-	repeat     int
-	cpuProfile string
+	compare      bool
+	groups       bool
+	groupMembers int
+	scale        float64
+	binary       string
+	dir          string
+	fsyncs       int
+	repeat       int
+	cpuProfile   string
 }
 
 func parseBench(args []string, stderr io.Writer) (benchFlags, bool) {
@@ -82,6 +84,8 @@ func parseBench(args []string, stderr io.Writer) (benchFlags, bool) {
 	fs.StringVar(&f.dir, "dir", "", "--compare: where the data directory and the fsync probe go (default: the system temp dir)")
 	fs.IntVar(&f.fsyncs, "fsyncs", 300, "--compare: 4 KiB write+fsync samples for the disk probe")
 	fs.IntVar(&f.repeat, "repeat", 3, "--compare: run each throughput workload this many times and report the median")
+	fs.BoolVar(&f.groups, "groups", false, "run the consumer-group benchmark against Takhin and kfake (see bench_groups.go)")
+	fs.IntVar(&f.groupMembers, "group-members", 1000, "--groups: members (and partitions) of the time-to-stable run")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run here (samples labelled target=<broker>)")
 	if fs.Parse(args) != nil {
 		return f, false
@@ -95,8 +99,10 @@ func parseBench(args []string, stderr io.Writer) (benchFlags, bool) {
 
 func (f benchFlags) validate() error {
 	switch {
-	case f.compare == (f.brokers != ""):
-		return errors.New("give exactly one of --brokers host:port or --compare")
+	case f.groups && (f.compare || f.brokers != ""):
+		return errors.New("--groups runs on its own, without --compare or --brokers")
+	case !f.groups && f.compare == (f.brokers != ""):
+		return errors.New("give exactly one of --brokers host:port, --compare or --groups")
 	case f.records <= 0:
 		return errors.New("--records must be positive")
 	case f.recordBytes < valueBytesMin:
@@ -137,6 +143,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	if f.compare {
 		return runCompare(ctx, f, stdout, stderr)
+	}
+	if f.groups {
+		if err := runGroupBench(ctx, f, stdout); err != nil {
+			fmt.Fprintln(stderr, "takhin bench:", err)
+			return 1
+		}
+		return 0
 	}
 	return runSingle(ctx, f, stdout, stderr)
 }
