@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 TEST_TIMEOUT ?= 12m
 RACE_TIMEOUT ?= 8m
 
-.PHONY: build test vet fmt-check lint race sim sim-sweep sim-seeds sim-bench simbug-search bench bench-storage fuzz clean
+.PHONY: build test vet fmt-check lint race sim sim-sweep sim-seeds sim-bench simbug-search bench bench-storage bench-groups fuzz clean
 
 build:
 	$(GO) build -o bin/takhin ./cmd/takhin
