@@ -81,3 +81,7 @@ func (b *Broker) ensureOffsetsTopic() {
 	}}
 	b.propose(nil, ch, func(controller.Reply) { b.creatingOffsets = false })
 }
+
+// GroupCounts returns how many groups this node coordinates, by state
+// (for metrics: it walks every group, so the driver samples it).
+func (b *Broker) GroupCounts() map[string]int { return b.groups.Counts() }

@@ -17,30 +17,23 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/takhin-io/takhin/broker"
-	"github.com/takhin-io/takhin/broker/config"
 	"github.com/takhin-io/takhin/broker/group"
 	"github.com/takhin-io/takhin/driver/osfs"
-	"github.com/takhin-io/takhin/env"
 )
 
-// startGroupNode starts a node whose groups rebalance quickly: a short
+// groupNodeConfig is a node whose groups rebalance quickly: a short
 // initial delay and session timeouts from 1 s.
+func groupNodeConfig(t *testing.T, dir string) NodeConfig {
+	cfg := testNodeConfig(t, osfs.New(dir))
+	cfg.Broker.Groups = group.DefaultConfig()
+	cfg.Broker.Groups.InitialRebalanceDelayMs, cfg.Broker.Groups.MinSessionTimeoutMs = 200, 1000
+	cfg.Broker.OffsetsPartitions, cfg.Broker.OffsetsSegmentBytes = 5, 1<<20
+	return cfg
+}
+
 func startGroupNode(t *testing.T, dir string) *Node {
 	t.Helper()
-	gc := group.DefaultConfig()
-	gc.InitialRebalanceDelayMs, gc.MinSessionTimeoutMs = 200, 1000
-	n, err := StartNode(NodeConfig{
-		FS: osfs.New(dir), KafkaAddr: "127.0.0.1:0", Rand: env.NewRand(1, "node"),
-		Broker: broker.Config{
-			NodeID: 1, MaxRequestBytes: env.DefaultMaxFrameBytes, NonDataRequestBytesMax: 1 << 20,
-			QueuedRequestBytesMax: 100 << 20, AutoCreateTopics: true, NumPartitions: 1,
-			ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
-			Topics: config.TopicConfigs{Broker: testBrokerConfig(t)},
-			Groups: gc, OffsetsPartitions: 5, OffsetsSegmentBytes: 1 << 20,
-		},
-		OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
-	})
+	n, err := StartNode(groupNodeConfig(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,5 +197,52 @@ func TestOffsetsTopicIsReadOnly(t *testing.T) {
 	}
 	if md, err := adm.Metadata(ctx, "__consumer_offsets"); err != nil || md.Topics["__consumer_offsets"].Err != nil {
 		t.Errorf("__consumer_offsets is gone: %v %v", err, md.Topics["__consumer_offsets"].Err)
+	}
+}
+
+// TestGroupCountGauge: the group-count gauges follow the coordinator.
+func TestGroupCountGauge(t *testing.T) {
+	ctx := testCtx(t)
+	cfg := groupNodeConfig(t, t.TempDir())
+	cfg.Metrics = NewMetrics()
+	n, err := StartNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopNode(t, n)
+	admin, err := ServeAdmin("127.0.0.1:0", cfg.Metrics, n.Ready, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	adm := kadm.NewClient(mustClient(t, kgo.SeedBrokers(n.Addr())))
+	createTopic(t, ctx, adm, "data", 1)
+	os := kadm.Offsets{}
+	os.AddOffset("data", 0, 3, -1)
+	for _, g := range []string{"one", "two"} {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			resp, err := adm.CommitOffsets(ctx, g, os)
+			if err == nil && resp.Error() == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("commit %s: %v", g, err)
+			}
+		}
+	}
+	series := `kafka_coordinator_group_metadata_manager_num_groups{state="Empty"}`
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := adm.ListGroups(ctx); err != nil { // wakes the broker, which samples the counts
+			t.Fatal(err)
+		}
+		s := scrape(t, "http://"+admin.Addr()+"/metrics")
+		if s[series] == 2 && s[`kafka_coordinator_group_metadata_manager_num_groups{state="Stable"}`] == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want 2", series, s[series])
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -357,6 +357,7 @@ func (n *Node) runBroker(b *broker.Broker) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	armed := int64(0)
+	var groupsSampled time.Time
 	for {
 		select {
 		case <-n.stopc:
@@ -384,8 +385,18 @@ func (n *Node) runBroker(b *broker.Broker) {
 			}
 		}
 		n.idle.Store(b.InFlight() == 0)
+		if n.cfg.Metrics != nil && time.Since(groupsSampled) >= groupCountEvery {
+			groupsSampled = time.Now()
+			for state, count := range b.GroupCounts() {
+				n.cfg.Metrics.SetGroupCount(state, count)
+			}
+		}
 	}
 }
+
+// groupCountEvery is how often the group-count gauges are refreshed (at
+// most; counting walks every group).
+const groupCountEvery = time.Second
 
 // carryOut does what a broker Ready asks, in its documented order.
 func (n *Node) carryOut(rd broker.Ready) {

@@ -207,3 +207,18 @@ func (c *Coordinator) expireOffsets(now env.Time, s *shard) {
 	s.expireAt = now.Mono + c.cfg.OffsetsRetentionCheckMs*1_000_000
 	c.addTimer(timer{at: s.expireAt, kind: timerExpire, shard: s.partition})
 }
+
+// Counts returns how many groups each state holds, over the loaded shards
+// (for metrics; it walks every group).
+func (c *Coordinator) Counts() map[string]int {
+	out := map[string]int{}
+	for _, st := range stateNames {
+		out[st] = 0
+	}
+	for _, s := range c.shards {
+		for _, g := range s.groups {
+			out[g.state.String()]++
+		}
+	}
+	return out
+}
