@@ -131,7 +131,7 @@ func (c *checker) booted(n *node) {
 		}
 	}
 	for _, p := range n.parts {
-		if p.topic != kTopic { // the Kafka clients' topic is checked through their history
+		if !clientTopic(p.topic) { // the Kafka clients' topics are checked through their histories
 			c.checkRecovered(n, p)
 		}
 	}

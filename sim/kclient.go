@@ -183,17 +183,31 @@ func (c *kclient) response(frame []byte) {
 		return
 	}
 	c.waiting = nil
-	resp := call.req.ResponseKind()
-	resp.SetVersion(call.req.GetVersion())
-	body := frame[4:]
-	if resp.IsFlexible() && call.req.Key() != 18 {
-		body = body[1:]
-	}
-	if err := resp.ReadFrom(body); err != nil {
-		c.n.sink.violation("%s: undecodable %s response: %v", c.name, kmsg.NameForKey(call.req.Key()), err)
+	resp, err := decodeResponse(call.req, frame)
+	if err != nil {
+		c.n.sink.violation("%s: %v", c.name, err)
 		return
 	}
 	call.on(resp)
+}
+
+// decodeResponse decodes the body of a response frame to req (after its
+// correlation id, which the caller checked): a tag buffer first for
+// flexible responses other than ApiVersions, then the body.
+func decodeResponse(req kmsg.Request, frame []byte) (kmsg.Response, error) {
+	resp := req.ResponseKind()
+	resp.SetVersion(req.GetVersion())
+	body := frame[4:]
+	if resp.IsFlexible() && req.Key() != 18 {
+		if len(body) == 0 {
+			return nil, fmt.Errorf("empty %s response", kmsg.NameForKey(req.Key()))
+		}
+		body = body[1:]
+	}
+	if err := resp.ReadFrom(body); err != nil {
+		return nil, fmt.Errorf("undecodable %s response: %w", kmsg.NameForKey(req.Key()), err)
+	}
+	return resp, nil
 }
 
 // drain reads the partitions in turn up to their latest offset.

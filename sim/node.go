@@ -29,6 +29,7 @@ type node struct {
 	sink sink
 
 	incarnation uint64
+	crashedAt   []int64 // virtual time of the crash that ended incarnation i+1
 	up          bool
 	pausedUntil int64          // virtual ns: a paused node runs nothing before it
 	heldNet     []simnet.Event // network events that arrived while paused
@@ -168,6 +169,7 @@ func (n *node) crash(why string) {
 	}
 	n.w.record("crash", int64(n.id), int64(len(why)))
 	n.up = false
+	n.crashedAt = append(n.crashedAt, n.w.now)
 	for _, p := range n.parts {
 		_ = p.store.Close()
 	}

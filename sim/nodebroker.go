@@ -1,12 +1,14 @@
 package sim
 
 import (
+	"fmt"
 	"slices"
 
 	"go.uber.org/zap"
 
 	"github.com/takhin-io/takhin/broker"
 	"github.com/takhin-io/takhin/broker/config"
+	"github.com/takhin-io/takhin/broker/group"
 	"github.com/takhin-io/takhin/controller"
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/replication"
@@ -31,12 +33,26 @@ func (n *node) startBroker() {
 		NodeID: n.id, AdvertisedHost: n.name(), AdvertisedPort: 9092, MaxRequestBytes: env.DefaultMaxFrameBytes,
 		NonDataRequestBytesMax: 1 << 20, QueuedRequestBytesMax: 8 << 20, AutoCreateTopics: true, NumPartitions: 1,
 		ProducerIDBlock: 20, FetchMaxWaitMsMax: 1000, Topics: config.TopicConfigs{Broker: cfg},
+		Groups: simGroupConfig(), OffsetsPartitions: int32(max(n.opts.OffsetsPartitions, 1)),
+		// One stream per incarnation: a stream restarted at each boot would
+		// hand a new member the id of one the reloaded group still holds.
+		Rand: env.NewRand(n.opts.Seed, fmt.Sprintf("broker/%s/%d", n.name(), n.incarnation)),
 	}, zap.NewNop())
 	n.brokerArmed, n.conns = 0, nil
 	n.net.Listen(n.name(), n.netEvent)
 }
 
 func (n *node) name() string { return "node-1" }
+
+// simGroupConfig is Kafka's group defaults scaled to a run of a few
+// hundred virtual milliseconds: sessions of tens of ms must be allowed,
+// and the first rebalance waits 3 ms for more members, not 3 s.
+func simGroupConfig() group.Config {
+	cfg := group.DefaultConfig()
+	cfg.InitialRebalanceDelayMs = 3
+	cfg.MinSessionTimeoutMs = 5
+	return cfg
+}
 
 // netEvent turns simnet's events into broker events.
 func (n *node) netEvent(ev simnet.Event) {

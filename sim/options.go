@@ -50,6 +50,15 @@ type Options struct {
 	// the node stops for 1-20 ms (a GC pause, SIGSTOP, a stalled VM):
 	// nothing of it runs meanwhile, then everything resumes in order.
 	PausePerMille int
+	// Groups is how many consumer groups run (0: none), each of
+	// GroupMembers members (see kgroup.go) with a session timeout of
+	// SessionTimeoutMs; OffsetsPartitions is __consumer_offsets'
+	// partition count. LeavePerMille and MemberCrashPerMille are the
+	// chances, per member action, that a member leaves the group (then
+	// rejoins) or crashes (and a new one starts later).
+	Groups, GroupMembers, OffsetsPartitions int
+	SessionTimeoutMs                        int32
+	LeavePerMille, MemberCrashPerMille      int
 }
 
 // clockSkewMaxMs bounds the node's clock offset: 50 minutes, under
@@ -100,7 +109,22 @@ func Swarm(seed uint64) Options {
 	if r.Chance(0.4) {
 		o.PausePerMille = 1 + r.IntN(10)
 	}
+	swarmGroups(r, &o)
 	return o
+}
+
+// swarmGroups draws the consumer-group options, after every other draw so
+// that seeds keep their other options.
+func swarmGroups(r *env.Rand, o *Options) {
+	if !r.Chance(0.5) {
+		return
+	}
+	o.Groups = 1 + r.IntN(2)
+	o.GroupMembers = 2 + r.IntN(3)
+	o.OffsetsPartitions = 3 + r.IntN(3)
+	o.SessionTimeoutMs = []int32{15, 30, 60}[r.IntN(3)]
+	o.LeavePerMille = []int{0, 2, 10}[r.IntN(3)]
+	o.MemberCrashPerMille = []int{0, 2, 10}[r.IntN(3)]
 }
 
 func (o Options) String() string {
@@ -111,5 +135,9 @@ func (o Options) String() string {
 		o.CrashPerMille, o.SyncFailure, o.DiskFullPerMille, o.NetReset, o.NetSpike, o.NetStall)
 	fmt.Fprintf(&b, " net-partition=%d‰ clock-skew=%dms clock-jump=%d‰ bit-flip=%d‰ pause=%d‰",
 		o.NetPartitionPerMille, o.ClockSkewMs, o.ClockJumpPerMille, o.BitFlipPerMille, o.PausePerMille)
+	if o.Groups > 0 {
+		fmt.Fprintf(&b, " groups=%dx%d offsets-partitions=%d session=%dms leave=%d‰ member-crash=%d‰",
+			o.Groups, o.GroupMembers, o.OffsetsPartitions, o.SessionTimeoutMs, o.LeavePerMille, o.MemberCrashPerMille)
+	}
 	return b.String()
 }

@@ -26,6 +26,10 @@ type Result struct {
 	// AllowedLoss lists the Kafka clients' partitions a bit flip may have
 	// truncated, and from where (Porcupine's model knows no loss).
 	AllowedLoss []linearizability.LossWindow
+	// Offsets is what the consumer-group members committed and read, one
+	// register per (group, partition) starting at NoCommittedOffset, for
+	// linearizability.CheckRegisters (run by the caller, like History's).
+	Offsets *linearizability.RegisterHistory
 }
 
 // OK reports a run without violations.
@@ -64,14 +68,18 @@ func Run(opts Options) Result {
 		wl.clients, wl.cut = append(wl.clients, c.name), append(wl.cut, false)
 		w.schedule(2_000_000+int64(i)*100_000, nil, c.tick)
 	}
+	gc := newGroupChecker(chk)
+	members := startGroups(w, net, n, gc, wl)
 	w.schedule(0, nil, n.boot)
 	w.schedule(1_000_000, nil, wl.tick)
 	for w.steps < opts.Steps && len(chk.violations) == 0 && w.step() {
 	}
 	if len(chk.violations) == 0 {
 		finalCheck(w, n)
-		drain(w, wl, clients, chk)
+		drain(w, wl, clients, members, chk)
 	}
+	gc.close(n.crashedAt)
+	wl.counts.Groups = gc.counts
 	wl.counts.Steps = w.steps
 	wl.counts.ClientOps = hist.Len()
 	for _, c := range clients {
@@ -81,25 +89,35 @@ func Run(opts Options) Result {
 	checkHistory(hist, chk, linearizability.Options{Crashes: wl.counts.Crashes > 0, AllowedLoss: loss})
 	return Result{Options: opts, Counts: wl.counts, VirtualMs: w.now / 1_000_000,
 		TraceHash: w.trace.Sum64(), Violations: chk.violations, Faults: wl.faults, History: hist,
-		AllowedLoss: loss}
+		AllowedLoss: loss, Offsets: gc.hist}
 }
 
 // drain is the run's last phase: faults off, the direct workload stopped,
 // every Kafka client reads each partition to its end, so that an
 // acknowledged record no client saw is a real anomaly (unseen), not the
 // end of the run.
-func drain(w *world, wl *workload, clients []*kclient, chk *checker) {
+func drain(w *world, wl *workload, clients []*kclient, members []*kmember, chk *checker) {
 	wl.stopped = true
 	wl.n.net.HealAll()
 	wl.n.net.SetFaults(simnet.Faults{}) // the liveness phase runs without faults
 	for _, c := range clients {
 		c.draining = true
 	}
+	for _, m := range members {
+		m.draining = true
+	}
+	from := w.now
 	limit := w.steps + 50_000
-	for w.steps < limit && len(chk.violations) == 0 && (!allDrained(clients) || !wl.n.up) && w.step() {
+	for w.steps < limit && len(chk.violations) == 0 && (!allDrained(clients) || !groupsSettled(members, from) || !wl.n.up) && w.step() {
 	}
 	if !allDrained(clients) && len(chk.violations) == 0 {
 		chk.violation("liveness: the Kafka clients could not read every partition to its end after the faults stopped")
+	}
+	for _, g := range unsettled(members, from) {
+		if len(chk.violations) > 0 {
+			break
+		}
+		chk.violation("liveness: group %s did not settle (a generation covering every partition, every committed offset read) after the faults stopped", g)
 	}
 	for p := int32(0); p < kPartitions && wl.n.up; p++ {
 		if dir := fmt.Sprintf("%s-%d", kTopic, p); wl.n.failedPartition(dir) && !wl.corruptedPartition(p) {
@@ -156,6 +174,11 @@ func (r Result) Summary() string {
 	s += fmt.Sprintf("counts: steps=%d virtual=%dms crashes=%d disk-full=%d produced=%d acked-all=%d acked-one=%d produce-errors=%d fetches=%d fetched-batches=%d topic-changes=%d/%d kafka-client-ops=%d net-partitions=%d clock-jumps=%d bit-flips=%d\n",
 		c.Steps, r.VirtualMs, c.Crashes, c.DiskFull, c.Produced, c.AckedAll, c.AckedOne, c.ProduceErrs,
 		c.Fetches, c.FetchedBatches, c.TopicChangesAcked, c.TopicChanges, c.ClientOps, c.NetPartitions, c.ClockJumps, c.BitFlips)
+	if g := c.Groups; r.Options.Groups > 0 {
+		s += fmt.Sprintf("groups: joins=%d syncs=%d generations-covered=%d commits=%d/%d/%d (acked/failed/indeterminate) offset-reads=%d fetched-batches=%d member-crashes=%d member-leaves=%d\n",
+			g.Joins, g.Syncs, g.GenerationsCovered, g.CommitsAcked, g.CommitsFailed, g.CommitsIndeterminate, g.Reads, g.Fetched,
+			g.MemberCrashes, g.MemberLeaves)
+	}
 	s += fmt.Sprintf("trace-hash: %016x\n", r.TraceHash)
 	if r.OK() {
 		return s + "verdict: ok\n"

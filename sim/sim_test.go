@@ -44,10 +44,18 @@ func TestDeterminism(t *testing.T) {
 		total.NetPartitions < 20 || total.ClockJumps < 20 {
 		t.Fatalf("the runs exercised too little: %+v", total)
 	}
+	// And the consumer groups: rebalances checked whole, commits
+	// acknowledged and read back, members crashing and leaving.
+	if g := total.Groups; g.GenerationsCovered < 20 || g.CommitsAcked < 200 || g.Reads < 200 || g.CommitsIndeterminate == 0 ||
+		g.MemberCrashes == 0 || g.MemberLeaves == 0 {
+		t.Fatalf("the groups exercised too little: %+v", g)
+	}
 }
 
-// checkLinearizable runs Porcupine over the Kafka clients' history.
+// checkLinearizable runs Porcupine over the Kafka clients' history and
+// the groups' committed offsets.
 func checkLinearizable(t *testing.T, seed uint64, r Result) {
+	checkOffsets(t, seed, r)
 	if len(r.AllowedLoss) > 0 {
 		return // a bit flip may have truncated acknowledged records: Porcupine's model knows no loss
 	}
@@ -58,6 +66,19 @@ func checkLinearizable(t *testing.T, seed uint64, r Result) {
 	}
 	if !res.OK {
 		t.Errorf("seed %d: the Kafka clients' history is not linearizable", seed)
+	}
+}
+
+// checkOffsets checks that each group partition's committed offset is a
+// linearizable register (bit flips never touch __consumer_offsets).
+func checkOffsets(t *testing.T, seed uint64, r Result) {
+	res, err := linearizability.CheckRegisters(r.Offsets, NoCommittedOffset, 30*time.Second)
+	if err != nil {
+		t.Logf("seed %d: committed offsets check inconclusive: %v", seed, err)
+		return
+	}
+	for _, key := range res.Failed {
+		t.Errorf("seed %d: committed offset %s is not a linearizable register:\n%s", seed, key, res.Explanations[key])
 	}
 }
 
@@ -77,6 +98,12 @@ func add(a, b Counts) Counts {
 	a.NetPartitions += b.NetPartitions
 	a.ClockJumps += b.ClockJumps
 	a.BitFlips += b.BitFlips
+	g, h := &a.Groups, b.Groups
+	g.Joins, g.Syncs, g.GenerationsCovered = g.Joins+h.Joins, g.Syncs+h.Syncs, g.GenerationsCovered+h.GenerationsCovered
+	g.CommitsAcked, g.CommitsFailed, g.CommitsIndeterminate = g.CommitsAcked+h.CommitsAcked, g.CommitsFailed+h.CommitsFailed,
+		g.CommitsIndeterminate+h.CommitsIndeterminate
+	g.Reads, g.Fetched, g.Errors = g.Reads+h.Reads, g.Fetched+h.Fetched, g.Errors+h.Errors
+	g.MemberCrashes, g.MemberLeaves = g.MemberCrashes+h.MemberCrashes, g.MemberLeaves+h.MemberLeaves
 	return a
 }
 

@@ -53,6 +53,7 @@ type Counts struct {
 	ClientOps                                 int // operations the Kafka clients recorded
 	ClientRequests                            int // Kafka requests they sent (retries included)
 	Pauses                                    int
+	Groups                                    GroupCounts
 }
 
 func newWorkload(w *world, n *node, opts *Options, chk *checker) *workload {
@@ -117,7 +118,7 @@ func (wl *workload) maybeInjectFaults() {
 func (wl *workload) pick() *part {
 	var own []*part
 	for _, p := range wl.n.parts {
-		if p.topic != kTopic {
+		if !clientTopic(p.topic) {
 			own = append(own, p)
 		}
 	}
@@ -179,7 +180,7 @@ func (wl *workload) fetch() {
 func (wl *workload) changeTopics() {
 	var topics []controller.Topic
 	for _, t := range wl.n.image.Topics() {
-		if t.Name != kTopic { // the Kafka clients' topic is theirs
+		if !clientTopic(t.Name) { // the Kafka clients' topics are theirs
 			topics = append(topics, t)
 		}
 	}
@@ -212,3 +213,9 @@ func (wl *workload) send(fn func()) {
 }
 
 func partKey(p *part) string { return p.dir + "@" + p.topicID.String() }
+
+// clientTopic reports whether a topic belongs to the Kafka clients (their
+// workload topic, and __consumer_offsets, the group coordinator's): the
+// direct workload never touches them, and they are checked through the
+// clients' histories.
+func clientTopic(name string) bool { return name == kTopic || name == offsetsTopic }
