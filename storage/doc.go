@@ -38,6 +38,16 @@
 // recovery loads the newest good snapshot at or below the recovery point
 // and replays batch headers from there; see producer_log.go.
 //
+// # Compaction
+//
+// StartClean and CleanStep run a compaction pass (cleanup.policy=compact)
+// in bounded steps, as Kafka's LogCleaner does: CleanableOffsets and Due
+// decide when one is due (min.cleanable.dirty.ratio, min/max.compaction.lag.ms),
+// the pass keeps the latest record per key with its offset, removes
+// tombstones after delete.retention.ms (KIP-534's delete horizon) and swaps
+// each rewritten group of segments in crash-safely; see clean.go,
+// clean_records.go and clean_swap.go.
+//
 // Offsets are assigned contiguously by Append, but AppendAssigned, TruncateTo,
 // compaction and control batches leave gaps, so reads, indexes and lookups
 // tolerate them: a read inside a gap returns the next batch.

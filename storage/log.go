@@ -48,9 +48,10 @@ type Log struct {
 	recoveryPoint Offset     // as last checkpointed
 	syncedEnd     Offset     // every batch below it is durable
 	epochs        epochCache
-	dirUnsynced   bool  // files were created or removed since the last SyncDir
-	startDirty    bool  // startOffset changed since the last checkpoint
-	failed        error // set once: the log has fail-stopped
+	dirUnsynced   bool   // files were created or removed since the last SyncDir
+	startDirty    bool   // startOffset changed since the last checkpoint
+	cleanedTo     Offset // the cleaner checkpoint: the next clean pass's first dirty offset
+	failed        error  // set once: the log has fail-stopped
 	closed        bool
 	buf           []byte // scratch for reads
 
@@ -86,6 +87,7 @@ type SegmentInfo struct {
 	Base, Next       Offset
 	SizeBytes        int64
 	LargestTimestamp int64 // -1 when no batch has a timestamp
+	FirstTimestamp   int64 // the first batch's MaxTimestamp, -1 when none (max.compaction.lag.ms)
 	CreatedMs        int64 // wall time the segment was created or this process opened it
 	Active           bool
 }
@@ -148,7 +150,7 @@ func (l *Log) Segments() []SegmentInfo {
 	out := make([]SegmentInfo, len(l.segments))
 	for i, s := range l.segments {
 		out[i] = SegmentInfo{Base: s.base, Next: s.next, SizeBytes: s.size,
-			LargestTimestamp: s.maxTimestamp, CreatedMs: s.createdMs, Active: i == len(l.segments)-1}
+			LargestTimestamp: s.maxTimestamp, FirstTimestamp: s.firstTimestamp, CreatedMs: s.createdMs, Active: i == len(l.segments)-1}
 	}
 	return out
 }

@@ -63,6 +63,7 @@ func (l *Log) TruncateTo(offset Offset) error {
 	}
 	l.syncedEnd = min(l.syncedEnd, l.EndOffset())
 	l.epochs.truncateFrom(l.EndOffset())
+	l.cleanedTo = min(l.cleanedTo, l.EndOffset()) // Kafka's maybeTruncateCheckpoint
 	return l.Sync()
 }
 

@@ -23,6 +23,9 @@ func Open(fs env.FS, dir string, cfg Config, nowMs int64) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	if names, err = l.recoverSwap(names); err != nil {
+		return nil, err
+	}
 	if err := l.loadCheckpoints(); err != nil {
 		return nil, err
 	}
@@ -100,6 +103,9 @@ func (l *Log) loadCheckpoints() error {
 			return fmt.Errorf("%w: negative offsets in the partition checkpoint", ErrCorrupt)
 		}
 		l.recoveryPoint, l.startOffset = Offset(rp), Offset(lso)
+	}
+	if err := l.loadCleanerCheckpoint(); err != nil {
+		return err
 	}
 	lines, found, err = readCheckpoint(l.fs, l.dir, epochCheckpointName, "leader-epochs")
 	if err != nil || !found {
@@ -229,6 +235,9 @@ func (l *Log) recoverSegment(s *segment, limit Offset) (bool, error) {
 			return false, err
 		}
 	}
+	if from > 0 {
+		s.loadFirstTimestamp(fileSize, l.scratch())
+	}
 	if trusted {
 		if err := l.replayTrusted(s, from); err != nil {
 			return false, err
@@ -277,4 +286,13 @@ func (l *Log) finishRecovery() error {
 		return err
 	}
 	return nil
+}
+
+// loadFirstTimestamp reads the first batch's timestamp of a segment whose
+// start recovery did not scan (max.compaction.lag.ms reads it). A failed
+// read leaves it unknown (-1), which only delays a forced clean.
+func (s *segment) loadFirstTimestamp(fileSize int64, scratch []byte) {
+	if first, err := s.readHeader(0, fileSize, scratch); err == nil {
+		s.firstTimestamp = first.MaxTimestamp
+	}
 }
