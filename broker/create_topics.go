@@ -113,7 +113,7 @@ func (b *Broker) fillCreated(version int16, out *kmsg.CreateTopicsResponseTopic,
 		return
 	}
 	out.NumPartitions, out.ReplicationFactor = ch.Partitions, 1
-	for _, c := range b.cfg.Topics.Describe(ch.Configs) {
+	for _, c := range b.dynamicTopics().Describe(ch.Configs) {
 		rc := kmsg.NewCreateTopicsResponseTopicConfig()
 		rc.Name, rc.Value, rc.ReadOnly, rc.Source, rc.IsSensitive = c.Name, c.Value, c.ReadOnly, c.Source, c.Sensitive
 		out.Configs = append(out.Configs, rc)

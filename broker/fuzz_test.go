@@ -29,7 +29,13 @@ func (stubTopics) Check([]controller.ConfigEntry) error { return nil }
 func (stubTopics) Effective([]controller.ConfigEntry) TopicConfig {
 	return DefaultTopicConfig()
 }
-func (stubTopics) Describe([]controller.ConfigEntry) []DescribedConfig { return nil }
+func (stubTopics) Describe([]controller.ConfigEntry) []DescribedConfig      { return nil }
+func (s stubTopics) WithDynamic(_, _ []controller.ConfigEntry) TopicConfigs { return s }
+func (stubTopics) DescribeTopic([]controller.ConfigEntry) []DescribedConfig { return nil }
+func (stubTopics) DescribeBroker(bool) []DescribedConfig                    { return nil }
+func (stubTopics) PlanAlter(a ConfigAlter) ([]controller.ConfigEntry, []string, *ConfigError) {
+	return nil, nil, nil
+}
 
 func fuzzBroker() *Broker {
 	b := New(Config{NodeID: 1, AdvertisedHost: "127.0.0.1", AdvertisedPort: 9092, MaxRequestBytes: 1 << 20,

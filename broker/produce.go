@@ -108,7 +108,7 @@ func (b *Broker) topicConfig(t controller.Topic) TopicConfig {
 	if tc, ok := b.topicConfigs[t.ID]; ok {
 		return tc
 	}
-	tc := b.cfg.Topics.Effective(t.Configs)
+	tc := b.dynamicTopics().Effective(t.Configs)
 	b.topicConfigs[t.ID] = tc
 	return tc
 }

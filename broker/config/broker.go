@@ -55,6 +55,10 @@ type Broker struct {
 
 	// static holds the configs the file or flags set, by name.
 	static map[string]Value
+	// dynamicNode and dynamicCluster are the metadata image's dynamic
+	// broker configs (this node's, then the cluster-wide default), above
+	// static (see WithDynamic); nil in the static config itself.
+	dynamicNode, dynamicCluster map[string]Value
 }
 
 // LoadBroker resolves the static broker config from a YAML file (a
@@ -103,9 +107,16 @@ func (b *Broker) set(settings map[string]string, origin string, lines map[string
 	return nil
 }
 
-// value returns a broker config's value and source: set statically, else
-// its default (null when it has none).
+// value returns a broker config's value and source: set dynamically for
+// this node, else for the cluster, else statically, else its default
+// (null when it has none).
 func (b *Broker) value(name string) (Value, kmsg.ConfigSource) {
+	if v, ok := b.dynamicNode[name]; ok {
+		return v, SourceDynamicBroker
+	}
+	if v, ok := b.dynamicCluster[name]; ok {
+		return v, SourceDynamicDefaultBroker
+	}
 	if v, ok := b.static[name]; ok {
 		return v, SourceStaticBroker
 	}
