@@ -20,6 +20,11 @@ import (
 // Store is one partition's log as an executor holds it.
 type Store struct {
 	Log *storage.Log
+
+	// The compaction pass in progress between its chunks, and its number
+	// (Task.CleanPass). A crash loses it; the next pass starts over.
+	clean     *storage.CleanPass
+	cleanPass uint64
 }
 
 // Open opens the log in dir through recovery and returns the Recovered
@@ -31,6 +36,7 @@ func Open(fs env.FS, dir string, cfg storage.Config, now env.Time, epoch storage
 	}
 	return &Store{Log: l}, replication.Recovered{
 		Now: now, Start: l.StartOffset(), End: l.EndOffset(), Epoch: epoch, Producers: l.ProducerState(),
+		Segments: l.Segments(), CleanedTo: l.CleanedTo(),
 	}, nil
 }
 
@@ -38,12 +44,21 @@ func Open(fs env.FS, dir string, cfg storage.Config, now env.Time, epoch storage
 // reports how far it got. It stops at the first failure: ENOSPC leaves the
 // log as it was before that batch (storage truncates partial writes).
 func (s *Store) Write(p *replication.Persist, now env.Time) replication.Written {
+	w := replication.Written{Now: now, Op: p.Op}
+	rolled := false
 	for _, b := range p.Batches {
-		if _, err := s.Log.AppendAssigned(b, storage.AppendOptions{NowMs: now.WallMs}); err != nil {
-			return replication.Written{Now: now, Op: p.Op, UpTo: s.Log.EndOffset(), Err: err}
+		r, err := s.Log.AppendAssigned(b, storage.AppendOptions{NowMs: now.WallMs})
+		if err != nil {
+			w.Err = err
+			break
 		}
+		rolled = rolled || r.Rolled
 	}
-	return replication.Written{Now: now, Op: p.Op, UpTo: s.Log.EndOffset()}
+	w.UpTo = s.Log.EndOffset()
+	if rolled {
+		w.Segments = s.Log.Segments() // the cleaner's view changed
+	}
+	return w
 }
 
 // Sync makes what Write wrote durable and, when asked, checkpoints. A sync
@@ -93,6 +108,8 @@ func (s *Store) Read(r replication.Read, now env.Time) replication.ReadDone {
 func (s *Store) Background(t replication.Task, now env.Time) replication.BackgroundDone {
 	done := replication.BackgroundDone{Now: now, Task: t.ID}
 	switch {
+	case t.Clean != nil:
+		done.More, done.Err = s.cleanChunk(t)
 	case t.Retention != nil:
 		segs := s.Log.Segments()
 		n := storage.DeletableSegments(segs, s.Log.StartOffset(), *t.Retention)
@@ -107,7 +124,31 @@ func (s *Store) Background(t replication.Task, now env.Time) replication.Backgro
 		done.Err = errors.New("executor: empty background task")
 	}
 	done.Start = s.Log.StartOffset()
+	if done.Err == nil {
+		done.Segments, done.CleanedTo = s.Log.Segments(), s.Log.CleanedTo()
+	}
 	return done
+}
+
+// cleanChunk runs one chunk of compaction pass t.CleanPass, starting the
+// pass at its first chunk. ENOSPC ends the pass without an error (the log
+// is as it was; a later pass retries); any other error is the task's.
+func (s *Store) cleanChunk(t replication.Task) (more bool, err error) {
+	if s.clean == nil || s.cleanPass != t.CleanPass {
+		pass, err := s.Log.StartClean(*t.Clean)
+		if err != nil {
+			return false, err
+		}
+		s.clean, s.cleanPass = pass, t.CleanPass
+	}
+	done, err := s.Log.CleanStep(s.clean, t.ChunkBytes)
+	if done || err != nil {
+		s.clean = nil
+	}
+	if err != nil && env.IsNoSpace(err) && s.Log.Failed() == nil {
+		return false, nil
+	}
+	return !done && err == nil, err
 }
 
 // ReadAll reads every batch of the log, for machines (the metadata log)

@@ -23,6 +23,10 @@ type Recovered struct {
 	// Producers is the idempotent-producer state recovered with the log
 	// (nil: none). The machine takes ownership.
 	Producers *storage.ProducerState
+	// Segments and CleanedTo are the log's segments and cleaner checkpoint,
+	// from which the machine decides when a clean pass is due.
+	Segments  []storage.SegmentInfo
+	CleanedTo storage.Offset
 }
 
 // Produce asks to append one batch that the broker has validated. Acks is
@@ -57,6 +61,9 @@ type Written struct {
 	Op   uint64
 	UpTo storage.Offset
 	Err  error
+	// Segments, when set, is the log's segments after a write that rolled
+	// a new segment (the cleaner's view; nil: unchanged).
+	Segments []storage.SegmentInfo
 }
 
 // Synced completes the sync half of Persist Op: every batch below UpTo is
@@ -86,6 +93,10 @@ type BackgroundDone struct {
 	Start storage.Offset
 	More  bool
 	Err   error
+	// Segments and CleanedTo are the log's segments and cleaner checkpoint
+	// after the chunk (nil Segments: not reported).
+	Segments  []storage.SegmentInfo
+	CleanedTo storage.Offset
 }
 
 // Tick reports that the machine's deadline passed.

@@ -525,6 +525,9 @@ func formatReady(rd replication.Ready) string {
 		if p := task.Retention; p != nil {
 			fmt.Fprintf(&b, " retention ms=%d bytes=%d hw=%d now=%d", p.RetentionMs, p.RetentionBytes, p.HighWatermark, p.NowMs-wallBaseMs)
 		}
+		if p := task.Clean; p != nil {
+			fmt.Fprintf(&b, " clean pass=%d bytes=%d hw=%d now=%d", task.CleanPass, task.ChunkBytes, p.HighWatermark, p.NowMs-wallBaseMs)
+		}
 		b.WriteString("\n")
 	}
 	for _, r := range rd.Replies {

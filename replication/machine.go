@@ -12,17 +12,60 @@ import (
 
 func (p *Partition) reply(r Reply) { p.ready.Replies = append(p.ready.Replies, r) }
 
-// stepTick runs what is due: parked fetches past their deadline, and the
-// retention check.
+// stepTick runs what is due: parked fetches past their deadline, then,
+// when no background task is in flight, the retention check or else the
+// cleaner check (so when both are due they run one after the other).
 func (p *Partition) stepTick(e Tick) {
 	if !p.recovered {
 		return
 	}
 	p.wakeFetches(e.Now)
-	if e.Now.Mono >= p.nextRetentionMono && p.task == nil {
+	if p.task != nil {
+		return
+	}
+	switch {
+	case e.Now.Mono >= p.nextRetentionMono:
 		p.expireProducers(e.Now.WallMs)
 		p.startRetention(e.Now.WallMs)
+	case p.cfg.Compact && e.Now.Mono >= p.nextCleanMono:
+		if !p.startClean(e.Now.WallMs) {
+			p.nextCleanMono = e.Now.Mono + p.cfg.CleanerBackoffMs*1_000_000
+		}
 	}
+}
+
+// cleanPolicy is the topic's compaction policy as of now.
+func (p *Partition) cleanPolicy(nowMs int64) storage.CleanPolicy {
+	return storage.CleanPolicy{
+		HighWatermark: p.hw, NowMs: nowMs,
+		DeleteRetentionMs: p.cfg.DeleteRetentionMs, MinCompactionLagMs: p.cfg.MinCompactionLagMs,
+		MaxCompactionLagMs: p.cfg.MaxCompactionLagMs, MinCleanableRatio: p.cfg.MinCleanableDirtyRatio,
+		MapBytesMax: p.cfg.CleanerMapBytes,
+	}
+}
+
+// startClean starts a compaction pass if one is due (Kafka's
+// grabFilthiestCompactedLog for one log), from the segments the executor
+// last reported, and reports whether it did.
+func (p *Partition) startClean(nowMs int64) bool {
+	policy := p.cleanPolicy(nowMs)
+	if !storage.CleanableOffsets(p.segments, p.start, p.cleanedTo, policy).Due(policy) {
+		return false
+	}
+	p.cleanPass++
+	p.nextTask++
+	p.task = &Task{ID: p.nextTask, Clean: &policy, CleanPass: p.cleanPass, ChunkBytes: p.cfg.CleanChunkBytes}
+	p.ready.Background = append(p.ready.Background, *p.task)
+	return true
+}
+
+// continueClean emits the next chunk of the pass in flight.
+func (p *Partition) continueClean(prev *Task) {
+	p.nextTask++
+	next := *prev
+	next.ID = p.nextTask
+	p.task = &next
+	p.ready.Background = append(p.ready.Background, next)
 }
 
 func (p *Partition) startRetention(nowMs int64) {
@@ -42,6 +85,7 @@ func (p *Partition) stepBackgroundDone(e BackgroundDone) error {
 	if p.task == nil || p.task.ID != e.Task {
 		return fmt.Errorf("replication: unexpected BackgroundDone for task %d", e.Task)
 	}
+	task := p.task
 	p.task = nil
 	if e.Err != nil {
 		p.fail(e.Err, false)
@@ -51,11 +95,19 @@ func (p *Partition) stepBackgroundDone(e BackgroundDone) error {
 		assert.Failf("log start went back from %d to %d", p.start, e.Start)
 	}
 	p.start = e.Start
-	if e.More {
-		p.startRetention(e.Now.WallMs)
-		return nil
+	if e.Segments != nil {
+		p.segments, p.cleanedTo = e.Segments, e.CleanedTo
 	}
-	p.nextRetentionMono = e.Now.Mono + p.cfg.RetentionCheckIntervalMs*1_000_000
+	switch {
+	case task.Clean != nil && e.More:
+		p.continueClean(task)
+	case task.Clean != nil:
+		p.nextCleanMono = e.Now.Mono + p.cfg.CleanerBackoffMs*1_000_000
+	case e.More:
+		p.startRetention(e.Now.WallMs)
+	default:
+		p.nextRetentionMono = e.Now.Mono + p.cfg.RetentionCheckIntervalMs*1_000_000
+	}
 	return nil
 }
 
@@ -137,12 +189,16 @@ func (p *Partition) Advance(rd Ready) {
 	p.armed = rd.Deadline
 }
 
-// deadline is the earliest parked fetch or the next retention check.
+// deadline is the earliest parked fetch, the next retention check or (for
+// a compacted topic) the next cleaner check.
 func (p *Partition) deadline() int64 {
 	if !p.recovered || p.failure != nil {
 		return 0
 	}
 	d := p.nextRetentionMono
+	if p.cfg.Compact {
+		d = min(d, p.nextCleanMono)
+	}
 	if p.task != nil {
 		d = 0
 	}

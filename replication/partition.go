@@ -3,6 +3,7 @@ package replication
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"go.uber.org/zap"
 
@@ -41,6 +42,29 @@ type PartitionConfig struct {
 	// producer idle that long (broker time) is forgotten, and then
 	// accepted at any sequence, as Kafka ≥ 2.5 does.
 	ProducerIDExpirationMs int64
+	// Compact is cleanup.policy containing compact (and the cleaner
+	// enabled): every CleanerBackoffMs the machine checks, from the
+	// segments the executor last reported, whether a clean pass is due
+	// (storage.CleanableOffsets: min.cleanable.dirty.ratio,
+	// min.compaction.lag.ms, max.compaction.lag.ms) and runs it as Clean
+	// tasks, one chunk (CleanChunkBytes of mapping, or one group of
+	// segments) each. Retention keeps its own schedule; the two never run
+	// at once (one Background task in flight).
+	Compact bool
+	// DeleteRetentionMs, MinCompactionLagMs and MaxCompactionLagMs are the
+	// topic's delete.retention.ms, min.compaction.lag.ms and
+	// max.compaction.lag.ms; MinCleanableDirtyRatio is
+	// min.cleanable.dirty.ratio.
+	DeleteRetentionMs                      int64
+	MinCompactionLagMs, MaxCompactionLagMs int64
+	MinCleanableDirtyRatio                 float64
+	// CleanerBackoffMs is log.cleaner.backoff.ms: how often a compacted
+	// partition checks whether a pass is due.
+	CleanerBackoffMs int64
+	// CleanChunkBytes bounds the dirty bytes one mapping chunk reads;
+	// CleanerMapBytes bounds a pass's key map
+	// (log.cleaner.dedupe.buffer.size; 0: storage's default).
+	CleanChunkBytes, CleanerMapBytes int64
 }
 
 // DefaultPartitionConfig returns Kafka's defaults where Kafka has one.
@@ -52,6 +76,8 @@ func DefaultPartitionConfig(topic string, partition int32) PartitionConfig {
 		RetentionMs:          7 * 24 * 3600 * 1000, RetentionBytes: -1,
 		RetentionCheckIntervalMs: 300_000, RetentionChunkSegments: 16,
 		ProducerIDExpirationMs: 86_400_000,
+		DeleteRetentionMs:      86_400_000, MinCleanableDirtyRatio: 0.5,
+		MaxCompactionLagMs: math.MaxInt64, CleanerBackoffMs: 15_000, CleanChunkBytes: 16 << 20,
 	}
 }
 
@@ -80,8 +106,16 @@ type Partition struct {
 
 	lastCheckpointMono int64
 	nextRetentionMono  int64
-	ready              Ready
-	armed              int64 // the deadline of the last Ready the driver advanced past
+	nextCleanMono      int64
+
+	// The cleaner's view of the log (Compact): the segments and the
+	// cleaner checkpoint as the executor last reported them (Recovered,
+	// BackgroundDone, and Written when a write rolled a segment).
+	segments  []storage.SegmentInfo
+	cleanedTo storage.Offset
+	cleanPass uint64 // the pass number of the last Clean task
+	ready     Ready
+	armed     int64 // the deadline of the last Ready the driver advanced past
 
 	// producers is the idempotent-producer state, including the batches of
 	// the Persist in flight; duplicates wait here for the high watermark
@@ -115,6 +149,7 @@ type persistOp struct {
 func NewPartition(cfg PartitionConfig, log *zap.Logger) *Partition {
 	assert.That(cfg.TailBytesMax >= 0 && cfg.PersistBytesMax > 0, "partition config sizes")
 	assert.That(cfg.RetentionCheckIntervalMs > 0, "a positive retention check interval")
+	assert.That(!cfg.Compact || cfg.CleanerBackoffMs > 0, "a positive cleaner backoff")
 	return &Partition{cfg: cfg, log: log, reads: map[RequestID]bool{}}
 }
 
@@ -168,6 +203,8 @@ func (p *Partition) stepRecovered(e Recovered) error {
 	}
 	p.lastCheckpointMono = e.Now.Mono
 	p.nextRetentionMono = e.Now.Mono + p.cfg.RetentionCheckIntervalMs*1_000_000
+	p.nextCleanMono = e.Now.Mono + p.cfg.CleanerBackoffMs*1_000_000
+	p.segments, p.cleanedTo = e.Segments, e.CleanedTo
 	p.tail.reset(e.End)
 	p.maybePersist(e.Now)
 	return nil
@@ -232,6 +269,9 @@ func (p *Partition) stepWritten(e Written) error {
 		return fmt.Errorf("replication: unexpected Written for op %d", e.Op)
 	}
 	op.written = true
+	if e.Segments != nil {
+		p.segments = e.Segments
+	}
 	if e.Err != nil && !env.IsNoSpace(e.Err) {
 		// Only a full disk is retryable; any other write error (EIO, a
 		// failed truncate of a partial write) fail-stops the partition.

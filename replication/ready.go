@@ -53,6 +53,13 @@ type Task struct {
 	Retention *storage.RetentionPolicy
 	// ChunkSegments bounds one chunk.
 	ChunkSegments int
+	// Clean runs one chunk of compaction pass CleanPass (storage's
+	// StartClean at the pass's first chunk, then CleanStep): mapping up to
+	// ChunkBytes of the dirty section, or cleaning one group of segments.
+	// Every chunk of a pass carries the policy of its first.
+	Clean      *storage.CleanPolicy
+	CleanPass  uint64
+	ChunkBytes int64
 }
 
 // Reply answers one request.
