@@ -131,10 +131,11 @@ func TestFaultScheduleInSummary(t *testing.T) {
 // regressionSeeds are seeds that once found a bug (each bug also has a
 // deterministic test of its own); they stay as smoke tests.
 var regressionSeeds = []uint64{
-	188, // a fail-stopped partition left ListOffsets unanswered (with flips)
-	216, // a flip that fail-stopped a partition was not excused whole
-	560, // the simulated client retried a read as an empty produce and
-	830, //   reused a sequence: the broker rightly answered it as a duplicate
+	188,  // a fail-stopped partition left ListOffsets unanswered (with flips)
+	216,  // a flip that fail-stopped a partition was not excused whole
+	560,  // the simulated client retried a read as an empty produce and
+	830,  //   reused a sequence: the broker rightly answered it as a duplicate
+	1403, // a crash inside recovery kept a cut segment with a later one (a hole)
 }
 
 func TestRegressionSeeds(t *testing.T) {

@@ -182,15 +182,13 @@ func (l *Log) recoverSegments(nowMs int64) error {
 		if i+1 < len(l.segments) {
 			limit = l.segments[i+1].base
 		}
-		truncated, err := l.recoverSegment(s, limit)
+		bad, err := l.recoverSegment(s, limit)
 		if err != nil {
 			return err
 		}
-		if truncated {
-			for len(l.segments) > i+1 {
-				if err := l.removeSegment(len(l.segments) - 1); err != nil {
-					return err
-				}
+		if bad >= 0 {
+			if err := l.truncateRecovered(i, bad); err != nil {
+				return err
 			}
 		}
 		prevEnd = s.next
@@ -208,14 +206,16 @@ func (l *Log) recoverSegments(nowMs int64) error {
 	return nil
 }
 
-// recoverSegment validates one segment and reports whether it truncated it.
-func (l *Log) recoverSegment(s *segment, limit Offset) (bool, error) {
+// recoverSegment validates one segment and returns the position of its
+// first invalid batch at or above the recovery point (-1: none), where it
+// must be cut.
+func (l *Log) recoverSegment(s *segment, limit Offset) (int64, error) {
 	fileSize, err := s.file.Size()
 	if err != nil {
-		return false, fmt.Errorf("storage: size of %s: %w", s.file.Name(), err)
+		return -1, fmt.Errorf("storage: size of %s: %w", s.file.Name(), err)
 	}
 	if fileSize > math.MaxUint32 {
-		return false, fmt.Errorf("%w: segment %s is %d bytes", ErrCorrupt, s.file.Name(), fileSize)
+		return -1, fmt.Errorf("%w: segment %s is %d bytes", ErrCorrupt, s.file.Name(), fileSize)
 	}
 	trusted := limit <= l.recoveryPoint
 	from := int64(0)
@@ -229,10 +229,10 @@ func (l *Log) recoverSegment(s *segment, limit Offset) (bool, error) {
 			err = fmt.Errorf("%w: index says offset %d at position %d, the batch there is %d", errBadBatch, s.next, from, h.BaseOffset)
 		}
 		if err != nil && errors.Is(err, errBadBatch) {
-			return false, fmt.Errorf("%w: %s below the recovery point %d: %v", ErrCorrupt, s.file.Name(), l.recoveryPoint, err)
+			return -1, fmt.Errorf("%w: %s below the recovery point %d: %v", ErrCorrupt, s.file.Name(), l.recoveryPoint, err)
 		}
 		if err != nil {
-			return false, err
+			return -1, err
 		}
 	}
 	if from > 0 {
@@ -240,28 +240,49 @@ func (l *Log) recoverSegment(s *segment, limit Offset) (bool, error) {
 	}
 	if trusted {
 		if err := l.replayTrusted(s, from); err != nil {
-			return false, err
+			return -1, err
 		}
 	}
 	bad, err := s.scan(from, fileSize, limit, l.cfg.IndexIntervalBytes, &l.buf, l.recoveryObserver(trusted))
 	s.indexWritten, s.timesWritten = min(s.indexWritten, len(s.index)), min(s.timesWritten, len(s.times))
 	if err != nil && !errors.Is(err, errBadBatch) {
-		return false, err // an I/O error: nothing is known about the bytes
+		return -1, err // an I/O error: nothing is known about the bytes
 	}
 	if bad < 0 {
-		return false, nil
+		return -1, nil
 	}
 	if trusted || s.next < l.recoveryPoint {
-		return false, fmt.Errorf("%w: %s below the recovery point %d: %v", ErrCorrupt, s.file.Name(), l.recoveryPoint, err)
+		return -1, fmt.Errorf("%w: %s below the recovery point %d: %v", ErrCorrupt, s.file.Name(), l.recoveryPoint, err)
 	}
 	// The first invalid batch at or above the recovery point: it and
 	// everything after it were never known to be durable.
-	if err := s.file.Truncate(bad); err != nil {
-		return false, fmt.Errorf("storage: truncate %s: %w", s.file.Name(), err)
+	return bad, nil
+}
+
+// truncateRecovered cuts segment i at its first invalid batch, at pos,
+// and removes every later segment. The removals are made durable first: a
+// crash in between must never keep the shortened segment together with a
+// later one, which would leave a hole the next recovery could not tell
+// from a legitimate gap (simulator seed 1403).
+func (l *Log) truncateRecovered(i int, pos int64) error {
+	if len(l.segments) > i+1 {
+		for len(l.segments) > i+1 {
+			if err := l.removeSegment(len(l.segments) - 1); err != nil {
+				return err
+			}
+		}
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return fmt.Errorf("storage: sync dir %s: %w", l.dir, err)
+		}
+		l.dirUnsynced = false
 	}
-	s.size, s.unsynced = bad, true
+	s := l.segments[i]
+	if err := s.file.Truncate(pos); err != nil {
+		return fmt.Errorf("storage: truncate %s: %w", s.file.Name(), err)
+	}
+	s.size, s.unsynced = pos, true
 	s.indexWritten, s.timesWritten = 0, 0 // rewrite the hints from scratch
-	return true, nil
+	return nil
 }
 
 // finishRecovery makes the recovered log durable and checkpoints it: the
