@@ -95,11 +95,32 @@ func runSeed(seed uint64, steps int, stdout io.Writer) int {
 		fmt.Fprintf(stdout, "reproduce: make sim SEED=%d\n", seed)
 		return 1
 	}
-	if !checkLinearizable(r, seed, stdout) {
+	if !checkLinearizable(r, seed, stdout) || !checkOffsets(r, stdout) {
 		fmt.Fprintf(stdout, "reproduce: make sim SEED=%d\n", seed)
 		return 1
 	}
 	return 0
+}
+
+// checkOffsets checks each group partition's committed offset as a
+// linearizable register (Porcupine, within a wall-clock budget).
+func checkOffsets(r sim.Result, stdout io.Writer) bool {
+	if r.Offsets == nil || r.Offsets.Len() == 0 {
+		return true
+	}
+	res, err := linearizability.CheckRegisters(r.Offsets, sim.NoCommittedOffset, 20*time.Second)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stdout, "committed offsets: unknown (%v)\n", err)
+		return true
+	case res.OK:
+		fmt.Fprintf(stdout, "committed offsets: linearizable (%d operations)\n", r.Offsets.Len())
+		return true
+	}
+	for _, key := range res.Failed {
+		fmt.Fprintf(stdout, "committed offsets: %s is NOT a linearizable register:\n%s\n", key, res.Explanations[key])
+	}
+	return false
 }
 
 // writeHistory writes the Kafka clients' whole history, one operation a
