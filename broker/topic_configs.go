@@ -76,6 +76,16 @@ type TopicConfig struct {
 	SegmentBytes, SegmentMs     int64
 	SegmentJitterMs             int64
 	IndexIntervalBytes          int64
+
+	// DeleteOff: cleanup.policy has no delete, so retention.ms and
+	// retention.bytes delete nothing. CleanerOff: log.cleaner.enable=false,
+	// so a compacted topic is not compacted. The log cleaner's, for a
+	// compacted topic: delete.retention.ms, min.compaction.lag.ms,
+	// max.compaction.lag.ms, min.cleanable.dirty.ratio.
+	DeleteOff, CleanerOff                  bool
+	DeleteRetentionMs                      int64
+	MinCompactionLagMs, MaxCompactionLagMs int64
+	MinCleanableDirtyRatio                 float64
 }
 
 // DescribedConfig is one config as DescribeConfigs reports it.

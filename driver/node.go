@@ -288,6 +288,12 @@ func (n *Node) startPartition(t controller.Topic, index int32) {
 	sc.SegmentBytes, sc.SegmentMs, sc.IndexIntervalBytes = tc.SegmentBytes, tc.SegmentMs, tc.IndexIntervalBytes
 	mc := replication.DefaultPartitionConfig(t.Name, index)
 	mc.RetentionMs, mc.RetentionBytes, mc.LogAppendTime = tc.RetentionMs, tc.RetentionBytes, tc.LogAppendTime
+	if tc.DeleteOff { // cleanup.policy without delete: only the log start offset deletes segments
+		mc.RetentionMs, mc.RetentionBytes = -1, -1
+	}
+	mc.Compact = tc.Compacted && !tc.CleanerOff
+	mc.DeleteRetentionMs, mc.MinCleanableDirtyRatio = tc.DeleteRetentionMs, tc.MinCleanableDirtyRatio
+	mc.MinCompactionLagMs, mc.MaxCompactionLagMs = tc.MinCompactionLagMs, tc.MaxCompactionLagMs
 	if v := n.cfg.RetentionCheckIntervalMs; v > 0 {
 		mc.RetentionCheckIntervalMs = v
 	}

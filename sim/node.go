@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/takhin-io/takhin/broker"
+	"github.com/takhin-io/takhin/broker/config"
 	"github.com/takhin-io/takhin/controller"
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/executor"
@@ -368,6 +369,17 @@ func (n *node) openPartition(topic string, id controller.TopicID, index int32, d
 	cfg := replication.DefaultPartitionConfig(topic, index)
 	cfg.TailBytesMax = 16 << 10
 	cfg.CheckpointIntervalMs = 50
+	if n.image != nil {
+		// The topic's compaction configs, as the driver applies them.
+		t, ok := n.image.Topic(topic)
+		bc, err := config.LoadBroker(nil, map[string]string{"node.id": "1"})
+		if ok && err == nil {
+			tc := config.TopicConfigs{Broker: bc}.Effective(t.Configs)
+			cfg.Compact = tc.Compacted && !tc.CleanerOff
+			cfg.DeleteRetentionMs, cfg.MinCleanableDirtyRatio = tc.DeleteRetentionMs, tc.MinCleanableDirtyRatio
+			cfg.MinCompactionLagMs, cfg.MaxCompactionLagMs = tc.MinCompactionLagMs, tc.MaxCompactionLagMs
+		}
+	}
 	p := &part{topic: topic, topicID: id, index: index, dir: dir, store: store,
 		m: replication.NewPartition(cfg, zap.NewNop())}
 	n.parts = append(n.parts, p)

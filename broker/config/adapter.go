@@ -40,6 +40,9 @@ func (t TopicConfigs) Effective(overrides []controller.ConfigEntry) broker.Topic
 		RetentionMs: r.RetentionMs, RetentionBytes: r.RetentionBytes,
 		SegmentBytes: r.SegmentBytes, SegmentMs: r.SegmentMs, SegmentJitterMs: r.SegmentJitterMs,
 		IndexIntervalBytes: r.IndexIntervalBytes,
+		DeleteOff:          !r.Delete, CleanerOff: t.Broker != nil && !t.Broker.CleanerEnable,
+		DeleteRetentionMs: r.DeleteRetentionMs, MinCompactionLagMs: r.MinCompactionLagMs,
+		MaxCompactionLagMs: r.MaxCompactionLagMs, MinCleanableDirtyRatio: r.MinCleanableDirtyRatio,
 	}
 }
 

@@ -31,6 +31,7 @@ type Broker struct {
 	DeleteTopicEnable        bool  // delete.topic.enable
 
 	RetentionCheckIntervalMs int64 // log.retention.check.interval.ms
+	CleanerEnable            bool  // log.cleaner.enable: false, no partition compacts
 	// RecoveryPointCheckpointIntervalMs is
 	// log.flush.offset.checkpoint.interval.ms.
 	RecoveryPointCheckpointIntervalMs int64
@@ -145,6 +146,7 @@ func (b *Broker) fill() {
 	b.AutoCreateTopics = get("auto.create.topics.enable").Bool()
 	b.DeleteTopicEnable = get("delete.topic.enable").Bool()
 	b.RetentionCheckIntervalMs = get("log.retention.check.interval.ms").Int()
+	b.CleanerEnable = get("log.cleaner.enable").Bool()
 	b.RecoveryPointCheckpointIntervalMs = get("log.flush.offset.checkpoint.interval.ms").Int()
 	b.SocketRequestMaxBytes = int32(get("socket.request.max.bytes").Int())
 	b.QueuedMaxRequestBytes = get("queued.max.request.bytes").Int()

@@ -18,7 +18,7 @@ func TestLoadBrokerDefaults(t *testing.T) {
 	}
 	want := Broker{NodeID: 0, DataDir: "/tmp/takhin-logs", Listeners: "PLAINTEXT://:9092", AdvertisedListeners: "PLAINTEXT://:9092",
 		NumPartitions: 1, DefaultReplicationFactor: 1, AutoCreateTopics: true, DeleteTopicEnable: true,
-		RetentionCheckIntervalMs: 300000, RecoveryPointCheckpointIntervalMs: 60000, SocketRequestMaxBytes: 104857600,
+		RetentionCheckIntervalMs: 300000, CleanerEnable: true, RecoveryPointCheckpointIntervalMs: 60000, SocketRequestMaxBytes: 104857600,
 		QueuedMaxRequestBytes: -1, MaxConnections: 1<<31 - 1, ConnectionsMaxIdleMs: 600000, MessageMaxBytes: 1048588,
 		ProducerIDExpirationMs: 86400000, OffsetsTopicNumPartitions: 50, OffsetsTopicReplicationFactor: 3,
 		OffsetsTopicSegmentBytes: 104857600, OffsetsRetentionMs: 7 * 24 * 3600 * 1000, OffsetsRetentionCheckMs: 600000,

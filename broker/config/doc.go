@@ -11,8 +11,7 @@
 //     Takhin does not support it yet.
 //
 // A Honoured or TriviallySatisfied row may also carry a Limit: valid Kafka
-// values Takhin refuses the same way (cleanup.policy=compact until
-// compaction lands, more than one data directory).
+// values Takhin refuses the same way (more than one data directory).
 //
 // Resolution follows Kafka's precedence: a topic override (the metadata
 // image's configs for that topic) beats the broker configs, which are the

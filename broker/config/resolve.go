@@ -60,9 +60,14 @@ type Resolved struct {
 	TimestampBeforeMaxMs int64 // message.timestamp.before.max.ms
 	TimestampAfterMaxMs  int64 // message.timestamp.after.max.ms
 	// Delete and Compact are cleanup.policy's two policies; neither means
-	// nothing is ever deleted. Compact is always false today (refused).
-	Delete, Compact   bool
-	MinInsyncReplicas int32 // min.insync.replicas
+	// nothing is ever deleted.
+	Delete, Compact bool
+	// The log cleaner's: delete.retention.ms, min.compaction.lag.ms,
+	// max.compaction.lag.ms, min.cleanable.dirty.ratio.
+	DeleteRetentionMs                      int64
+	MinCompactionLagMs, MaxCompactionLagMs int64
+	MinCleanableDirtyRatio                 float64
+	MinInsyncReplicas                      int32 // min.insync.replicas
 
 	entries []Entry // one per row of Topics, in its order (by name)
 }
@@ -247,5 +252,9 @@ func (r *Resolved) fill() {
 	r.TimestampAfterMaxMs = get("message.timestamp.after.max.ms").Int()
 	policy := get("cleanup.policy").List()
 	r.Delete, r.Compact = slices.Contains(policy, "delete"), slices.Contains(policy, "compact")
+	r.DeleteRetentionMs = get("delete.retention.ms").Int()
+	r.MinCompactionLagMs = get("min.compaction.lag.ms").Int()
+	r.MaxCompactionLagMs = get("max.compaction.lag.ms").Int()
+	r.MinCleanableDirtyRatio = get("min.cleanable.dirty.ratio").Double()
 	r.MinInsyncReplicas = int32(get("min.insync.replicas").Int())
 }

@@ -102,7 +102,8 @@ func TestTopicConfigTypedValues(t *testing.T) {
 	}
 	want := Resolved{RetentionMs: 604800000, RetentionBytes: -1, SegmentBytes: 2097152, SegmentMs: 2 * 3_600_000,
 		SegmentJitterMs: 100, IndexIntervalBytes: 100, MaxMessageBytes: 5000, LogAppendTime: true,
-		TimestampBeforeMaxMs: 1<<63 - 1, TimestampAfterMaxMs: 10, MinInsyncReplicas: 2}
+		TimestampBeforeMaxMs: 1<<63 - 1, TimestampAfterMaxMs: 10, MinInsyncReplicas: 2,
+		DeleteRetentionMs: 86_400_000, MaxCompactionLagMs: 1<<63 - 1, MinCleanableDirtyRatio: 0.5}
 	got := r
 	got.entries = nil
 	if !reflect.DeepEqual(got, want) {
@@ -160,8 +161,8 @@ func TestValidateTopicConfigs(t *testing.T) {
 		{name: "segment.bytes too small", configs: map[string]string{"segment.bytes": "1000"},
 			kind: ErrInvalidValue, msg: `invalid value "1000" for configuration segment.bytes: value must be at least 1048576`},
 		{name: "bad type", configs: map[string]string{"retention.bytes": "lots"}, kind: ErrInvalidValue, msg: "retention.bytes"},
-		{name: "compaction refused", configs: map[string]string{"cleanup.policy": "compact"},
-			kind: ErrUnsupported, msg: "cleanup.policy=compact is not supported by Takhin"},
+		{name: "compaction", configs: map[string]string{"cleanup.policy": "compact", "delete.retention.ms": "10", "min.cleanable.dirty.ratio": "0.1"}},
+		{name: "compaction and deletion", configs: map[string]string{"cleanup.policy": "compact,delete"}},
 		{name: "compression refused", configs: map[string]string{"compression.type": "zstd"},
 			kind: ErrUnsupported, msg: "compression.type=zstd is not supported by Takhin: only the default (producer)"},
 		{name: "compression default", configs: map[string]string{"compression.type": "producer"}},
@@ -194,7 +195,7 @@ func TestTopicConfigRefusesBadOverrides(t *testing.T) {
 	for _, overrides := range []map[string]string{
 		{"nope": "1"},
 		{"segment.bytes": "10"},
-		{"cleanup.policy": "compact"},
+		{"cleanup.policy": "purge"},
 		{"min.compaction.lag.ms": "10", "max.compaction.lag.ms": "5"},
 	} {
 		if _, err := TopicConfig(b, overrides); err == nil {

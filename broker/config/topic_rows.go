@@ -24,11 +24,11 @@ func same(name string) []Synonym { return []Synonym{{Name: name, Scale: 1}} }
 
 // Notes shared by several rows.
 const (
-	noteCompaction  = "used by log compaction, which Takhin does not have yet (cleanup.policy=compact is refused)"
-	noteTiered      = "tiered storage only; remote.storage.enable=true is refused"
-	noteThrottle    = "replication throttling; meaningful only in a cluster"
-	noteRecompress  = "used only when the broker recompresses, which Takhin never does (compression.type=producer only)"
-	noteFsyncBefore = "Takhin fsyncs before acknowledging (group commit), which is stronger than any flush interval"
+	noteCleanerBackoff = "checked every 15 s (log.cleaner.backoff.ms) per compacted partition"
+	noteTiered         = "tiered storage only; remote.storage.enable=true is refused"
+	noteThrottle       = "replication throttling; meaningful only in a cluster"
+	noteRecompress     = "used only when the broker recompresses, which Takhin never does (compression.type=producer only)"
+	noteFsyncBefore    = "Takhin fsyncs before acknowledging (group commit), which is stronger than any flush interval"
 )
 
 // topicRows are Kafka 4.0's topic configs (LogConfig), with three more:
@@ -37,10 +37,11 @@ const (
 // added.
 var topicRows = []Row{
 	{Name: "cleanup.policy", Scope: ScopeTopic, Type: typeList, Default: "delete",
-		Valid: listOf("compact", "delete"), Limit: notIn("compact"), Takhin: Honoured,
+		Valid: listOf("compact", "delete"), Takhin: Honoured,
 		Synonyms: same("log.cleanup.policy"),
 		Doc:      "What happens to old segments: delete them by retention, compact them by key, or both (an empty list keeps everything).",
-		Note:     "delete is honoured (retention.ms, retention.bytes); compact is refused until log compaction lands"},
+		Note: "delete: retention.ms and retention.bytes delete old segments; compact: the log cleaner keeps the latest record of each key " +
+			"(offsets kept, keyless produce refused with INVALID_RECORD); compact,delete runs both, one at a time"},
 	{Name: "compression.gzip.level", Scope: ScopeTopic, Type: typeInt, Default: "-1",
 		Valid: betweenOr(1, 9, -1), Takhin: TriviallySatisfied, Synonyms: same("compression.gzip.level"),
 		Doc: "The gzip level the broker uses when compression.type is gzip.", Note: noteRecompress},
@@ -56,8 +57,10 @@ var topicRows = []Row{
 		Valid: between(-131072, 22), Takhin: TriviallySatisfied, Synonyms: same("compression.zstd.level"),
 		Doc: "The zstd level the broker uses when compression.type is zstd.", Note: noteRecompress},
 	{Name: "delete.retention.ms", Scope: ScopeTopic, Type: typeLong, Default: "86400000",
-		Valid: atLeast(0), Takhin: TriviallySatisfied, Synonyms: same("log.cleaner.delete.retention.ms"),
-		Doc: "How long a compacted topic keeps tombstones.", Note: noteCompaction},
+		Valid: atLeast(0), Takhin: Honoured, Synonyms: same("log.cleaner.delete.retention.ms"),
+		Doc: "How long a compacted topic keeps tombstones.",
+		Note: "a tombstone survives at least this long after the clean pass that first kept it (KIP-534's delete horizon, stamped in its batch), " +
+			"then goes at the next pass"},
 	{Name: "file.delete.delay.ms", Scope: ScopeTopic, Type: typeLong, Default: "60000",
 		Valid: atLeast(0), Takhin: TriviallySatisfied, Synonyms: same("log.segment.delete.delay.ms"),
 		Doc:  "How long a deleted segment's files linger before removal.",
@@ -86,8 +89,9 @@ var topicRows = []Row{
 		Valid: atLeast(-2), Takhin: TriviallySatisfied, Synonyms: same("log.local.retention.ms"),
 		Doc: "With tiered storage, the local part's time limit (-2: retention.ms).", Note: noteTiered},
 	{Name: "max.compaction.lag.ms", Scope: ScopeTopic, Type: typeLong, Default: longMax,
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Synonyms: same("log.cleaner.max.compaction.lag.ms"),
-		Doc: "The longest a record may stay uncompacted.", Note: noteCompaction},
+		Valid: atLeast(1), Takhin: Honoured, Synonyms: same("log.cleaner.max.compaction.lag.ms"),
+		Doc:  "The longest a record may stay uncompacted.",
+		Note: "a dirty segment whose first batch is older makes a clean pass due whatever the dirty ratio; " + noteCleanerBackoff},
 	{Name: "max.message.bytes", Scope: ScopeTopic, Type: typeInt, Default: "1048588",
 		Valid: atLeast(0), Takhin: Honoured, Synonyms: same("message.max.bytes"),
 		Doc:  "The largest record batch the topic accepts, after compression.",
@@ -109,11 +113,13 @@ var topicRows = []Row{
 		Doc:  "Whether records keep the producer's timestamp or get the broker's append time.",
 		Note: "LogAppendTime rewrites the batch's timestamp and CRC on append"},
 	{Name: "min.cleanable.dirty.ratio", Scope: ScopeTopic, Type: typeDouble, Default: "0.5",
-		Valid: ratio(), Takhin: TriviallySatisfied, Synonyms: same("log.cleaner.min.cleanable.ratio"),
-		Doc: "The share of uncompacted log that triggers a compaction.", Note: noteCompaction},
+		Valid: ratio(), Takhin: Honoured, Synonyms: same("log.cleaner.min.cleanable.ratio"),
+		Doc:  "The share of uncompacted log that triggers a compaction.",
+		Note: "a clean pass runs when dirty bytes / (cleaned + dirty bytes) exceeds it; " + noteCleanerBackoff},
 	{Name: "min.compaction.lag.ms", Scope: ScopeTopic, Type: typeLong, Default: "0",
-		Valid: atLeast(0), Takhin: TriviallySatisfied, Synonyms: same("log.cleaner.min.compaction.lag.ms"),
-		Doc: "The least time a record stays uncompacted.", Note: noteCompaction},
+		Valid: atLeast(0), Takhin: Honoured, Synonyms: same("log.cleaner.min.compaction.lag.ms"),
+		Doc:  "The least time a record stays uncompacted.",
+		Note: "a segment holding a batch whose timestamp is younger, and every segment after it, is not compacted"},
 	{Name: "min.insync.replicas", Scope: ScopeTopic, Type: typeInt, Default: "1",
 		Valid: atLeast(1), Takhin: Honoured, Synonyms: same("min.insync.replicas"),
 		Doc:  "The replicas that must hold a batch before an acks=all produce succeeds.",

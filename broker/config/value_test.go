@@ -162,8 +162,8 @@ func TestCheckSupported(t *testing.T) {
 		{name: "unclean election true", config: "unclean.leader.election.enable", in: "true", why: "Raft elects only up-to-date replicas"},
 		{name: "cleanup delete", config: "cleanup.policy", in: "delete"},
 		{name: "cleanup none", config: "cleanup.policy", in: ""},
-		{name: "cleanup compact", config: "cleanup.policy", in: "compact", why: `"compact" is not implemented yet`},
-		{name: "cleanup both", config: "cleanup.policy", in: "delete,compact", why: `"compact" is not implemented yet`},
+		{name: "cleanup compact", config: "cleanup.policy", in: "compact"},
+		{name: "cleanup both", config: "cleanup.policy", in: "delete,compact"},
 		{name: "message.format.version", config: "message.format.version", in: "3.0-IV1", why: "removed in Apache Kafka 4.0"},
 		{name: "timestamp difference", config: "message.timestamp.difference.max.ms", in: "1000", why: "use message.timestamp.before.max.ms"},
 		{name: "trivially satisfied", config: "flush.messages", in: "1"},
@@ -203,7 +203,7 @@ func TestBrokerLimits(t *testing.T) {
 		{config: "log.dirs", in: "/data/a"},
 		{config: "log.dirs", in: "/data/a,/data/b", why: "one directory"},
 		{config: "max.connections.per.ip", in: "10", why: "per-address limits are not implemented"},
-		{config: "log.cleanup.policy", in: "compact", why: "not implemented yet"},
+		{config: "log.cleanup.policy", in: "compact"},
 	}
 	for _, c := range cases {
 		t.Run(c.config+"="+c.in, func(t *testing.T) {
