@@ -50,9 +50,11 @@ func EncodeBatch(records []kmsg.Record, timestampMs int64) []byte {
 
 // ReadRecords decodes the records of one uncompressed, valid batch (see
 // ValidateBatch), as kgo splits them: each record's varint Length, then
-// kmsg.Record.ReadFrom on exactly those bytes. Offset deltas must run 0, 1,
-// …, and no bytes may remain. Bad input is an error, never a panic or an
-// allocation beyond the batch's size.
+// kmsg.Record.ReadFrom on exactly those bytes. Offset deltas must increase
+// strictly within [0, LastOffsetDelta] (0, 1, … as appended; with gaps
+// once the log cleaner removed records), and no bytes may remain. Bad
+// input is an error, never a panic or an allocation beyond the batch's
+// size.
 func ReadRecords(batch []byte) ([]kmsg.Record, error) {
 	h := DecodeBatchHeader(batch)
 	if h.Attributes&attrCompression != 0 {
@@ -74,7 +76,7 @@ func ReadRecords(batch []byte) ([]kmsg.Record, error) {
 		if err := r.ReadFrom(b[:total]); err != nil {
 			return nil, fmt.Errorf("%w: record %d: %v", ErrInvalidBatch, i, err)
 		}
-		if r.OffsetDelta != int32(i) {
+		if r.OffsetDelta > h.LastOffsetDelta || (i > 0 && r.OffsetDelta <= out[i-1].OffsetDelta) || r.OffsetDelta < 0 {
 			return nil, fmt.Errorf("%w: record %d has offset delta %d", ErrInvalidBatch, i, r.OffsetDelta)
 		}
 		out = append(out, r)
