@@ -80,6 +80,13 @@ func (s *Store) Sync(p *replication.Persist, now env.Time) replication.Synced {
 // whose MaxTimestamp reaches it, returned whole; -3 looks for the largest
 // timestamp in the log).
 func (s *Store) Read(r replication.Read, now env.Time) replication.ReadDone {
+	if r.Stat {
+		var size int64
+		for _, seg := range s.Log.Segments() {
+			size += seg.SizeBytes
+		}
+		return replication.ReadDone{Now: now, ID: r.ID, Stat: true, SizeBytes: size}
+	}
 	if r.ByTimestamp == nil {
 		res, err := s.Log.Read(r.From, r.MaxBytes, r.UpTo)
 		return replication.ReadDone{Now: now, ID: r.ID, Result: res, Err: err}
@@ -108,6 +115,8 @@ func (s *Store) Read(r replication.Read, now env.Time) replication.ReadDone {
 func (s *Store) Background(t replication.Task, now env.Time) replication.BackgroundDone {
 	done := replication.BackgroundDone{Now: now, Task: t.ID}
 	switch {
+	case t.SetStart > 0:
+		done.Err = s.Log.SetStartOffset(t.SetStart)
 	case t.Clean != nil:
 		done.More, done.Err = s.cleanChunk(t)
 	case t.Retention != nil:

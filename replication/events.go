@@ -80,6 +80,10 @@ type Synced struct {
 type ReadDone struct {
 	Now         env.Time
 	ID          RequestID
+	// Stat echoes a Stat read; SizeBytes answers it: the log's bytes on
+	// disk.
+	Stat      bool
+	SizeBytes int64
 	Result      storage.ReadResult
 	Err         error
 	ByTimestamp bool
@@ -166,12 +170,25 @@ func WithNow(ev Event, now env.Time) Event {
 	case EpochEnd:
 		e.Now = now
 		return e
+	case DeleteRecords:
+		e.Now = now
+		return e
+	case Producers:
+		e.Now = now
+		return e
+	case LogSize:
+		e.Now = now
+		return e
+	case Reconfigure:
+		e.Now = now
+		return e
 	}
 	return ev
 }
 
 // RequestIDOf returns the id of a request event (Produce, Fetch,
-// ListOffset, EpochEnd), or 0 for any other event.
+// ListOffset, EpochEnd, DeleteRecords, Producers, LogSize), or 0 for any
+// other event.
 func RequestIDOf(ev Event) RequestID {
 	switch e := ev.(type) {
 	case Produce:
@@ -181,6 +198,12 @@ func RequestIDOf(ev Event) RequestID {
 	case ListOffset:
 		return e.ID
 	case EpochEnd:
+		return e.ID
+	case DeleteRecords:
+		return e.ID
+	case Producers:
+		return e.ID
+	case LogSize:
 		return e.ID
 	}
 	return 0

@@ -85,6 +85,10 @@ func (p *Partition) stepReadDone(e ReadDone) {
 		return // answered already (the partition failed meanwhile)
 	}
 	delete(p.reads, e.ID)
+	if e.Stat {
+		p.reply(Reply{ID: e.ID, SizeBytes: e.SizeBytes, HighWatermark: p.hw, LogStart: p.start, Err: statErr(e.Err)})
+		return
+	}
 	if e.ByTimestamp {
 		p.reply(p.timestampReply(e))
 		return
@@ -100,4 +104,11 @@ func (p *Partition) stepReadDone(e ReadDone) {
 	default:
 		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrStorage, e.Err)})
 	}
+}
+
+func statErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", ErrStorage, err)
 }

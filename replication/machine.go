@@ -20,6 +20,7 @@ func (p *Partition) stepTick(e Tick) {
 		return
 	}
 	p.wakeFetches(e.Now)
+	p.maybeStartDelete()
 	if p.task != nil {
 		return
 	}
@@ -98,6 +99,8 @@ func (p *Partition) stepBackgroundDone(e BackgroundDone) error {
 	if e.Segments != nil {
 		p.segments, p.cleanedTo = e.Segments, e.CleanedTo
 	}
+	p.answerDeletes()
+	defer p.maybeStartDelete() // DeleteRecords go before the next check
 	switch {
 	case task.Clean != nil && e.More:
 		p.continueClean(task)
@@ -145,13 +148,17 @@ func (p *Partition) fail(err error, processFatal bool) {
 	for _, d := range p.duplicates {
 		p.reply(Reply{ID: d.id, Err: failed})
 	}
+	for _, d := range p.deletes {
+		p.reply(Reply{ID: d.id, Err: failed})
+	}
+	p.deletes = nil
 	p.duplicates = nil
 	p.queue, p.fetches, p.reads = nil, nil, map[RequestID]bool{}
 }
 
 func (p *Partition) stepFailed(ev Event) error {
 	switch ev.(type) {
-	case Produce, Fetch, ListOffset, EpochEnd: // every request is answered
+	case Produce, Fetch, ListOffset, EpochEnd, DeleteRecords, Producers, LogSize: // every request is answered
 		p.reply(Reply{ID: RequestIDOf(ev), Err: fmt.Errorf("%w: %v", ErrFailed, p.failure.Err)})
 	}
 	return nil // completions after a failure are dropped

@@ -122,6 +122,7 @@ type Partition struct {
 	// to cover the original batch (acks=-1).
 	producers  *storage.ProducerState
 	duplicates []duplicate
+	deletes    []pendingDelete // DeleteRecords waiting for a durable start offset
 }
 
 type produce struct {
@@ -185,6 +186,14 @@ func (p *Partition) Step(ev Event) error {
 		p.stepListOffset(e)
 	case EpochEnd:
 		p.stepEpochEnd(e)
+	case DeleteRecords:
+		p.stepDeleteRecords(e)
+	case Producers:
+		p.stepProducers(e)
+	case LogSize:
+		p.stepLogSize(e)
+	case Reconfigure:
+		p.stepReconfigure(e)
 	default:
 		return fmt.Errorf("replication: unknown event %T", ev)
 	}

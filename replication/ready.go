@@ -42,6 +42,8 @@ type Read struct {
 	MaxBytes    int
 	UpTo        storage.Offset
 	ByTimestamp *int64
+	// Stat asks for the log's size instead (ReadDone.SizeBytes).
+	Stat bool
 }
 
 // Task is background work run in bounded chunks; each chunk ends in a
@@ -60,6 +62,9 @@ type Task struct {
 	Clean      *storage.CleanPolicy
 	CleanPass  uint64
 	ChunkBytes int64
+	// SetStart, when above 0, moves the log start offset there durably
+	// (DeleteRecords; storage.Log.SetStartOffset).
+	SetStart storage.Offset
 }
 
 // Reply answers one request.
@@ -75,6 +80,9 @@ type Reply struct {
 	// special query); EpochEnd: the epoch answered.
 	Timestamp int64
 	Epoch     storage.Epoch
+	// Producers answers Producers; SizeBytes answers LogSize.
+	Producers []storage.ProducerEntry
+	SizeBytes int64
 	Err       error
 }
 
