@@ -78,12 +78,12 @@ type Synced struct {
 // ReadDone completes a Read. ByTimestamp echoes the Read's kind: the
 // Result then holds the batch found, if any.
 type ReadDone struct {
-	Now         env.Time
-	ID          RequestID
+	Now env.Time
+	ID  RequestID
 	// Stat echoes a Stat read; SizeBytes answers it: the log's bytes on
 	// disk.
-	Stat      bool
-	SizeBytes int64
+	Stat        bool
+	SizeBytes   int64
 	Result      storage.ReadResult
 	Err         error
 	ByTimestamp bool
