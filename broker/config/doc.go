@@ -14,9 +14,11 @@
 // values Takhin refuses the same way (more than one data directory).
 //
 // Resolution follows Kafka's precedence: a topic override (the metadata
-// image's configs for that topic) beats the broker configs, which are the
-// static ones (flags beat the YAML file, which beats the defaults; dynamic
-// broker configs slot in above them later). A topic config without an
+// image's configs for that topic) beats the broker configs: the image's
+// dynamic ones for this node, then its cluster-wide dynamic defaults
+// (WithDynamic; only Kafka's dynamically updatable names, dynamic.go),
+// then the static ones (flags beat the YAML file, which beats the
+// defaults). A topic config without an
 // override takes its broker synonyms in Kafka's order (log.retention.ms,
 // then log.retention.minutes, then log.retention.hours) converted to its
 // unit. Every resolved entry keeps its value typed and as a string, its
