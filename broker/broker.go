@@ -45,6 +45,8 @@ type Config struct {
 	// offsets.topic.segment.bytes, used when __consumer_offsets is created
 	// (on the first FindCoordinator). Rand draws member ids (nil: a fixed
 	// stream, for tests).
+	// LogDir is the data directory DescribeLogDirs reports.
+	LogDir              string
 	Groups              group.Config
 	OffsetsPartitions   int32
 	OffsetsSegmentBytes int32

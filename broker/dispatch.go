@@ -41,15 +41,18 @@ func apiTable() []apiEntry {
 		{key: 18, advertisedMin: 0, handledMin: 0, max: 4, handle: handleAPIVersions},
 		{key: 19, advertisedMin: 2, handledMin: 2, max: 7, handle: handleCreateTopics},
 		{key: 20, advertisedMin: 1, handledMin: 1, max: 6, handle: handleDeleteTopics},
+		{key: 21, advertisedMin: 0, handledMin: 0, max: 2, handle: handleDeleteRecords},
 		{key: 22, advertisedMin: 0, handledMin: 0, max: 5, handle: handleInitProducerID},
 		{key: 23, advertisedMin: 2, handledMin: 2, max: 4, handle: handleOffsetForLeaderEpoch},
 		{key: 32, advertisedMin: 1, handledMin: 1, max: 4, handle: handleDescribeConfigs},
 		{key: 33, advertisedMin: 0, handledMin: 0, max: 2, handle: handleAlterConfigs},
+		{key: 35, advertisedMin: 1, handledMin: 1, max: 4, handle: handleDescribeLogDirs},
 		{key: 37, advertisedMin: 0, handledMin: 0, max: 3, handle: handleCreatePartitions},
 		{key: 42, advertisedMin: 0, handledMin: 0, max: 2, handle: handleDeleteGroups},
 		{key: 44, advertisedMin: 0, handledMin: 0, max: 1, handle: handleIncrementalAlterConfigs},
 		{key: 47, advertisedMin: 0, handledMin: 0, max: 0, handle: handleOffsetDelete},
 		{key: 60, advertisedMin: 0, handledMin: 0, max: 1, handle: handleDescribeCluster},
+		{key: 61, advertisedMin: 0, handledMin: 0, max: 0, handle: handleDescribeProducers},
 		{key: 74, advertisedMin: 0, handledMin: 0, max: 0, handle: handleListClientMetricsResources},
 	}
 }

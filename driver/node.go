@@ -235,8 +235,10 @@ func (n *Node) applyImage(img *controller.Image) {
 	opening := n.expectPartitions(want, keys)
 	for _, k := range keys {
 		if opening[k] {
-			n.startPartition(want[k], k.partition)
+			n.startPartition(img, want[k], k.partition)
 			n.ready.opened(partitionDir(want[k], k), n.running(k))
+		} else {
+			n.reconfigure(img, want[k], k)
 		}
 	}
 	n.cfg.Metrics.setPartitionCounts(len(want), n.ready.offline())
@@ -281,9 +283,14 @@ func cmpStrings(a, b string) int {
 	return 0
 }
 
-// startPartition opens one partition with its topic's effective configs.
-func (n *Node) startPartition(t controller.Topic, index int32) {
-	tc := n.cfg.Broker.Topics.Effective(t.Configs)
+// partitionConfigs resolves a partition's storage and machine configs
+// from its topic's overrides over the image's dynamic broker configs.
+func (n *Node) partitionConfigs(img *controller.Image, t controller.Topic, index int32) (storage.Config, replication.PartitionConfig) {
+	topics := n.cfg.Broker.Topics
+	if img != nil {
+		topics = topics.WithDynamic(img.BrokerConfigs(n.cfg.Broker.NodeID), img.BrokerConfigs(controller.ClusterDefault))
+	}
+	tc := topics.Effective(t.Configs)
 	sc := storage.DefaultConfig()
 	sc.SegmentBytes, sc.SegmentMs, sc.IndexIntervalBytes = tc.SegmentBytes, tc.SegmentMs, tc.IndexIntervalBytes
 	mc := replication.DefaultPartitionConfig(t.Name, index)
@@ -303,6 +310,32 @@ func (n *Node) startPartition(t controller.Topic, index int32) {
 	if v := n.cfg.CheckpointIntervalMs; v > 0 {
 		mc.CheckpointIntervalMs = v
 	}
+	return sc, mc
+}
+
+// reconfigure hands a running partition its topic's settings when the
+// image changed them (retention, compaction, timestamps take effect at
+// once; segment settings when the partition next opens).
+func (n *Node) reconfigure(img *controller.Image, t controller.Topic, k partKey) {
+	n.mu.RLock()
+	p := n.parts[k]
+	n.mu.RUnlock()
+	if p == nil {
+		return
+	}
+	_, mc := n.partitionConfigs(img, t, k.partition)
+	if mc == p.machineCfg {
+		return
+	}
+	p.machineCfg = mc
+	if err := p.Post(replication.Reconfigure{Config: mc}); err != nil {
+		n.log.Warn("reconfiguring a partition", zap.String("topic", t.Name), zap.Int32("partition", k.partition), zap.Error(err))
+	}
+}
+
+// startPartition opens one partition with its topic's effective configs.
+func (n *Node) startPartition(img *controller.Image, t controller.Topic, index int32) {
+	sc, mc := n.partitionConfigs(img, t, index)
 	key := partKey{t.ID, index}
 	p, err := StartPartition(PartitionLoopConfig{
 		FS: n.cfg.FS, Dir: fmt.Sprintf("%s-%d", t.Name, index), TopicID: t.ID.String(),
@@ -319,6 +352,7 @@ func (n *Node) startPartition(t controller.Topic, index int32) {
 		n.log.Error("partition did not recover", zap.String("topic", t.Name), zap.Int32("partition", index), zap.Error(err))
 		return
 	}
+	p.machineCfg = mc
 	n.mu.Lock()
 	n.parts[key] = p
 	n.mu.Unlock()

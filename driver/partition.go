@@ -51,10 +51,13 @@ type PartitionLoopConfig struct {
 // PartitionLoop runs one partition machine over its log (see the package
 // comment). Its methods are safe for concurrent use.
 type PartitionLoop struct {
-	l       *loop[replication.Ready]
-	clock   env.Clock
-	dir     string
-	metrics *partitionMetrics // nil without Metrics
+	l *loop[replication.Ready]
+	// machineCfg is the machine config last handed to it (the node's
+	// manager goroutine owns it, to send Reconfigure on changes).
+	machineCfg replication.PartitionConfig
+	clock      env.Clock
+	dir        string
+	metrics    *partitionMetrics // nil without Metrics
 }
 
 // StartPartition opens the log through recovery, steps Recovered, and

@@ -20,6 +20,8 @@ import (
 // Store is one partition's log as an executor holds it.
 type Store struct {
 	Log *storage.Log
+	fs  env.FS
+	dir string
 
 	// The compaction pass in progress between its chunks, and its number
 	// (Task.CleanPass). A crash loses it; the next pass starts over.
@@ -34,7 +36,7 @@ func Open(fs env.FS, dir string, cfg storage.Config, now env.Time, epoch storage
 	if err != nil {
 		return nil, replication.Recovered{}, err
 	}
-	return &Store{Log: l}, replication.Recovered{
+	return &Store{Log: l, fs: fs, dir: dir}, replication.Recovered{
 		Now: now, Start: l.StartOffset(), End: l.EndOffset(), Epoch: epoch, Producers: l.ProducerState(),
 		Segments: l.Segments(), CleanedTo: l.CleanedTo(),
 	}, nil
@@ -85,7 +87,11 @@ func (s *Store) Read(r replication.Read, now env.Time) replication.ReadDone {
 		for _, seg := range s.Log.Segments() {
 			size += seg.SizeBytes
 		}
-		return replication.ReadDone{Now: now, ID: r.ID, Stat: true, SizeBytes: size}
+		done := replication.ReadDone{Now: now, ID: r.ID, Stat: true, SizeBytes: size, TotalBytes: -1, UsableBytes: -1}
+		if u, err := s.fs.Usage(s.dir); err == nil {
+			done.TotalBytes, done.UsableBytes = u.TotalBytes, u.UsableBytes
+		}
+		return done
 	}
 	if r.ByTimestamp == nil {
 		res, err := s.Log.Read(r.From, r.MaxBytes, r.UpTo)

@@ -81,12 +81,13 @@ type ReadDone struct {
 	Now env.Time
 	ID  RequestID
 	// Stat echoes a Stat read; SizeBytes answers it: the log's bytes on
-	// disk.
-	Stat        bool
-	SizeBytes   int64
-	Result      storage.ReadResult
-	Err         error
-	ByTimestamp bool
+	// disk, and TotalBytes and UsableBytes those of its volume (-1:
+	// unknown).
+	Stat                               bool
+	SizeBytes, TotalBytes, UsableBytes int64
+	Result                             storage.ReadResult
+	Err                                error
+	ByTimestamp                        bool
 }
 
 // BackgroundDone completes a Background task. Start is the log start offset

@@ -86,7 +86,8 @@ func (p *Partition) stepReadDone(e ReadDone) {
 	}
 	delete(p.reads, e.ID)
 	if e.Stat {
-		p.reply(Reply{ID: e.ID, SizeBytes: e.SizeBytes, HighWatermark: p.hw, LogStart: p.start, Err: statErr(e.Err)})
+		p.reply(Reply{ID: e.ID, SizeBytes: e.SizeBytes, TotalBytes: e.TotalBytes, UsableBytes: e.UsableBytes,
+			HighWatermark: p.hw, LogStart: p.start, Err: statErr(e.Err)})
 		return
 	}
 	if e.ByTimestamp {

@@ -80,10 +80,11 @@ type Reply struct {
 	// special query); EpochEnd: the epoch answered.
 	Timestamp int64
 	Epoch     storage.Epoch
-	// Producers answers Producers; SizeBytes answers LogSize.
-	Producers []storage.ProducerEntry
-	SizeBytes int64
-	Err       error
+	// Producers answers Producers; SizeBytes, TotalBytes and
+	// UsableBytes answer LogSize.
+	Producers                          []storage.ProducerEntry
+	SizeBytes, TotalBytes, UsableBytes int64
+	Err                                error
 }
 
 // Failure is a fail-stop.

@@ -211,7 +211,7 @@ func (a adminEndpoint) close() {
 // it).
 func nodeConfig(cfg *config.Broker, dir, addr string, log *zap.Logger, onFatal func(error)) driver.NodeConfig {
 	return driver.NodeConfig{
-		FS: osfs.New(dir), KafkaAddr: addr, Broker: brokerConfig(cfg),
+		FS: osfs.New(dir), KafkaAddr: addr, Broker: brokerConfig(cfg, dir),
 		Rand: env.NewRand(cryptoSeed(), "node"), Log: log,
 		RetentionCheckIntervalMs: cfg.RetentionCheckIntervalMs, ProducerIDExpirationMs: cfg.ProducerIDExpirationMs,
 		CheckpointIntervalMs: cfg.RecoveryPointCheckpointIntervalMs,
@@ -221,7 +221,10 @@ func nodeConfig(cfg *config.Broker, dir, addr string, log *zap.Logger, onFatal f
 	}
 }
 
-func brokerConfig(cfg *config.Broker) broker.Config {
+func brokerConfig(cfg *config.Broker, dir string) broker.Config {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	queued := int(cfg.QueuedMaxRequestBytes)
 	if queued < 0 {
 		queued = 1 << 40
@@ -230,7 +233,7 @@ func brokerConfig(cfg *config.Broker) broker.Config {
 		NodeID: cfg.NodeID, MaxRequestBytes: cfg.SocketRequestMaxBytes, NonDataRequestBytesMax: 1 << 20,
 		QueuedRequestBytesMax: queued, AutoCreateTopics: cfg.AutoCreateTopics, NumPartitions: cfg.NumPartitions,
 		ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
-		Topics: config.TopicConfigs{Broker: cfg},
+		Topics: config.TopicConfigs{Broker: cfg}, LogDir: dir,
 		Groups: group.Config{
 			InitialRebalanceDelayMs: cfg.GroupInitialRebalanceDelayMs, MinSessionTimeoutMs: cfg.GroupMinSessionTimeoutMs,
 			MaxSessionTimeoutMs: cfg.GroupMaxSessionTimeoutMs, MaxSize: cfg.GroupMaxSize,
