@@ -21,10 +21,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/takhin-io/takhin/broker"
 	"github.com/takhin-io/takhin/broker/config"
 	"github.com/takhin-io/takhin/driver/osfs"
-	"github.com/takhin-io/takhin/env"
 )
 
 // startConfigNode starts node 1 over dir with a static log.retention.ms,
@@ -35,15 +33,9 @@ func startConfigNode(t *testing.T, dir string) *Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := StartNode(NodeConfig{
-		FS: osfs.New(dir), KafkaAddr: "127.0.0.1:0", Rand: env.NewRand(1, "node"),
-		Broker: broker.Config{
-			NodeID: 1, MaxRequestBytes: env.DefaultMaxFrameBytes, NonDataRequestBytesMax: 1 << 20,
-			QueuedRequestBytesMax: 100 << 20, NumPartitions: 1, ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
-			Topics: config.TopicConfigs{Broker: cfg},
-		},
-		OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
-	})
+	nc := testNodeConfig(t, osfs.New(dir))
+	nc.Broker.AutoCreateTopics, nc.Broker.Topics = false, config.TopicConfigs{Broker: cfg}
+	n, err := StartNode(nc)
 	if err != nil {
 		t.Fatal(err)
 	}

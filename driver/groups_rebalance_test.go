@@ -194,7 +194,7 @@ func testRebalances(t *testing.T, balancer kgo.Opt) {
 	adm := kadm.NewClient(mustClient(t, kgo.SeedBrokers(addr)))
 	createTopic(t, ctx, adm, "events", 6)
 	c := &consumption{seen: map[string][]string{}}
-	produceRange(t, ctx, addr, 0, 600)
+	produceRange(t, ctx, addr, "events", 0, 600)
 
 	m1 := startMember(t, addr, "m1", c, balancer)
 	cut := &cuttable{}
@@ -203,35 +203,19 @@ func testRebalances(t *testing.T, balancer kgo.Opt) {
 	m3 := startMember(t, addr, "m3", c, balancer)
 	defer m3.close()
 	waitMembers(t, ctx, adm, 3)
-	produceRange(t, ctx, addr, 600, 1200)
+	produceRange(t, ctx, addr, "events", 600, 1200)
 
 	m1.close() // leaves the group
 	waitMembers(t, ctx, adm, 2)
 	cut.cut.Store(true) // m2 goes silent: its session expires
 	waitMembers(t, ctx, adm, 1)
-	produceRange(t, ctx, addr, 1200, 1800)
+	produceRange(t, ctx, addr, "events", 1200, 1800)
 	waitConsumed(t, c, 1800)
 	c.check(t, 1800)
 	m2.stop()
 	cut.cut.Store(false)
 	<-m2.done
 	m2.cl.Close()
-}
-
-// produceRange writes values v-from … v-(to-1) round-robin.
-func produceRange(t *testing.T, ctx context.Context, addr string, from, to int) {
-	t.Helper()
-	cl := mustClient(t, kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
-	for i := from; i < to; i++ {
-		cl.Produce(ctx, &kgo.Record{Topic: "events", Value: []byte(fmt.Sprintf("v-%d", i))}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				t.Errorf("produce: %v", err)
-			}
-		})
-	}
-	if err := cl.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestStaticMemberRestartKeepsItsPartitions(t *testing.T) {

@@ -40,16 +40,17 @@ func startGroupNode(t *testing.T, dir string) *Node {
 	return n
 }
 
-// produceN writes n records "k-i" round-robin over a topic's partitions
+// produceN writes n records "v-i" round-robin over a topic's partitions
 // and waits for every ack.
 func produceN(t *testing.T, ctx context.Context, addr, topic string, n int) {
+	produceRange(t, ctx, addr, topic, 0, n)
+}
+
+// produceRange writes values v-from … v-(to-1) round-robin.
+func produceRange(t *testing.T, ctx context.Context, addr, topic string, from, to int) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for i := 0; i < n; i++ {
+	cl := mustClient(t, kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	for i := from; i < to; i++ {
 		cl.Produce(ctx, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf("v-%d", i))}, func(_ *kgo.Record, err error) {
 			if err != nil {
 				t.Errorf("produce: %v", err)

@@ -28,16 +28,7 @@ import (
 
 func startTestNode(t *testing.T, dir string) *Node {
 	t.Helper()
-	n, err := StartNode(NodeConfig{
-		FS: osfs.New(dir), KafkaAddr: "127.0.0.1:0", Rand: env.NewRand(1, "node"),
-		Broker: broker.Config{
-			NodeID: 1, MaxRequestBytes: env.DefaultMaxFrameBytes, NonDataRequestBytesMax: 1 << 20,
-			QueuedRequestBytesMax: 100 << 20, AutoCreateTopics: true, NumPartitions: 1,
-			ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
-			Topics: config.TopicConfigs{Broker: testBrokerConfig(t)},
-		},
-		OnFatal: func(err error) { t.Errorf("fatal: %v", err) },
-	})
+	n, err := StartNode(testNodeConfig(t, osfs.New(dir)))
 	if err != nil {
 		t.Fatal(err)
 	}
