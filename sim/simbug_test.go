@@ -23,6 +23,8 @@ var pinned = map[string]uint64{
 	simbug.ProducerStateLost:      1,
 	simbug.SkipDirSync:            2,
 	simbug.RecoverySkipsCRC:       16,
+	simbug.CommitBeforeDurable:    9,
+	simbug.SharedAssignment:       3,
 }
 
 var searchSeeds = flag.Int("simbug.search", 0, "search this many seeds for each variant's first catching seed")
@@ -39,6 +41,9 @@ func caught(t *testing.T, bug string, seed uint64) (yes bool) {
 	}()
 	r := Run(Swarm(seed))
 	if !r.OK() {
+		return true
+	}
+	if regs, err := linearizability.CheckRegisters(r.Offsets, NoCommittedOffset, 20*time.Second); err == nil && !regs.OK {
 		return true
 	}
 	res, err := linearizability.CheckLinearizable(r.History, 20*time.Second)

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/internal/simbug"
 )
 
 // CommitArgs is an OffsetCommit request: Generation -1 and no member id
@@ -64,6 +65,14 @@ func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) 
 	}
 	if len(recs) == 0 {
 		respond(codes)
+		return
+	}
+	if simbug.Active(simbug.CommitBeforeDurable) {
+		for _, i := range written {
+			g.offsets[a.Offsets[i].TopicPartition] = toOffset(a.Offsets[i], now.WallMs)
+		}
+		respond(codes)
+		c.host.Append(s.partition, batch(now.WallMs, recs), func(env.Time, int16) {})
 		return
 	}
 	c.host.Append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {

@@ -6,6 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/internal/simbug"
 )
 
 // SyncArgs is a SyncGroup request.
@@ -89,6 +90,9 @@ func (c *Coordinator) leaderSync(s *shard, g *group, as []Assignment) {
 		g.setState(Stable, now)
 		for _, m := range g.members {
 			m.assignment = assign[m.id]
+			if simbug.Active(simbug.SharedAssignment) {
+				m.assignment = assign[g.leader]
+			}
 			if m.assignment == nil {
 				m.assignment = []byte{}
 			}

@@ -17,7 +17,14 @@ const (
 	// RecoverySkipsCRC: recovery (and the scans that locate a batch)
 	// accept batches whose CRC does not match (storage).
 	RecoverySkipsCRC = "recovery-skips-crc"
+	// CommitBeforeDurable: the group coordinator acknowledges an offset
+	// commit before its batch is durable (broker/group).
+	CommitBeforeDurable = "commit-before-durable"
+	// SharedAssignment: SyncGroup hands every member the leader's
+	// assignment (broker/group).
+	SharedAssignment = "shared-assignment"
 )
 
 // All lists every variant, for the search.
-var All = []string{AckBeforeFsync, FetchPastHighWatermark, ProducerStateLost, SkipDirSync, RecoverySkipsCRC}
+var All = []string{AckBeforeFsync, FetchPastHighWatermark, ProducerStateLost, SkipDirSync, RecoverySkipsCRC,
+	CommitBeforeDurable, SharedAssignment}
