@@ -22,7 +22,7 @@ var pinned = map[string]uint64{
 	simbug.FetchPastHighWatermark: 1,
 	simbug.ProducerStateLost:      1,
 	simbug.SkipDirSync:            2,
-	simbug.RecoverySkipsCRC:       16,
+	simbug.RecoverySkipsCRC:       11,
 	simbug.CommitBeforeDurable:    9,
 	simbug.SharedAssignment:       3,
 }
