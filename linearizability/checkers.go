@@ -22,12 +22,33 @@ type Options struct {
 	// or above From is exempt from lost-write and unseen, and counted as
 	// ReasonAllowedLoss instead.
 	AllowedLoss []LossWindow
+	// DeletedBelow lists, per partition, the offset below which records
+	// were deleted legitimately (the log start at the end of the run:
+	// retention, DeleteRecords). An acknowledged value below it is exempt
+	// from lost-write and unseen (ReasonDeleted), and a consumer may jump
+	// over offsets below it (a consumer whose position fell below the log
+	// start resets forward) without a poll-skip. Values at or above it
+	// are checked as ever.
+	DeletedBelow []Watermark
+	// Compacted lists the partitions whose log is compacted: a value is
+	// superseded when a value of the same Send.RecordKey was observed at a
+	// higher offset. A superseded value is exempt from lost-write and
+	// unseen (ReasonSuperseded), and consumers may skip its offset. The
+	// latest value of each key is checked as ever.
+	Compacted []string
 }
 
 // LossWindow is a partition and the first offset whose data may be lost.
 type LossWindow struct {
 	Partition string
 	From      Offset
+}
+
+// Watermark is a partition and the offset below which its records were
+// deleted.
+type Watermark struct {
+	Partition string
+	Below     Offset
 }
 
 // Check runs every content checker over h. The definitions follow the
@@ -84,6 +105,12 @@ type partitionIndex struct {
 	// poll, or by a non-exempt send); valuesAt holds those values.
 	known    []Offset
 	valuesAt map[Offset][]string
+	// compacted: the partition is in Options.Compacted; latest is then,
+	// per key, the highest offset at which a value of it was observed.
+	// deletedBelow is its Options.DeletedBelow watermark (0: none).
+	compacted    bool
+	latest       map[string]Offset
+	deletedBelow Offset
 }
 
 type analysis struct {
@@ -107,9 +134,42 @@ func analyse(h *History, opts Options) (*analysis, error) {
 		}
 	}
 	for _, p := range a.parts {
+		p.compacted = slices.Contains(opts.Compacted, p.key)
+		for _, w := range opts.DeletedBelow {
+			if w.Partition == p.key {
+				p.deletedBelow = max(p.deletedBelow, w.Below)
+			}
+		}
+		a.indexLatest(p)
 		a.indexKnown(p)
 	}
 	return a, nil
+}
+
+// indexLatest finds, on a compacted partition, each key's highest
+// observed offset.
+func (a *analysis) indexLatest(p *partitionIndex) {
+	if !p.compacted {
+		return
+	}
+	p.latest = map[string]Offset{}
+	for _, s := range p.sightings {
+		if _, send, ok := a.send(p, s.value); ok {
+			if o, seen := p.latest[send.RecordKey]; !seen || s.offset > o {
+				p.latest[send.RecordKey] = s.offset
+			}
+		}
+	}
+}
+
+// superseded: on a compacted partition, a value of value's key was
+// observed above offset.
+func (a *analysis) superseded(p *partitionIndex, value string, offset Offset) bool {
+	if !p.compacted {
+		return false
+	}
+	_, send, ok := a.send(p, value)
+	return ok && p.latest[send.RecordKey] > offset
 }
 
 func (p *partitionIndex) add(op *Operation) error {
@@ -140,8 +200,8 @@ func (p *partitionIndex) add(op *Operation) error {
 
 func (a *analysis) indexKnown(p *partitionIndex) {
 	for _, s := range p.sightings {
-		if !s.poll && a.crashExempt(p, s.value) {
-			continue
+		if !s.poll && a.crashExempt(p, s.value) || a.superseded(p, s.value, s.offset) {
+			continue // consumers may skip it
 		}
 		if !slices.Contains(p.valuesAt[s.offset], s.value) {
 			p.valuesAt[s.offset] = append(p.valuesAt[s.offset], s.value)
@@ -178,6 +238,12 @@ func (a *analysis) exemption(p *partitionIndex, s sighting) (Reason, bool) {
 	}
 	if a.crashExempt(p, s.value) {
 		return ReasonAcks1Crash, true
+	}
+	if s.offset < p.deletedBelow {
+		return ReasonDeleted, true
+	}
+	if a.superseded(p, s.value, s.offset) {
+		return ReasonSuperseded, true
 	}
 	return "", false
 }

@@ -144,6 +144,60 @@ var checkCases = []checkCase{
 		opts:  Options{AllowedLoss: []LossWindow{{Partition: "t/1", From: 0}}},
 		want:  map[Checker]int{Unseen: 2},
 		build: lostTail},
+	{name: "deleted below: values under the watermark are exempt, and a consumer may jump to it",
+		opts:   Options{DeletedBelow: []Watermark{{Partition: "t/0", Below: 2}}},
+		exempt: map[Reason]int{ReasonDeleted: 2},
+		build:  deletedHead},
+	{name: "deleted below: the same history without the watermark is flagged",
+		want:  map[Checker]int{LostWrite: 2, PollSkip: 1},
+		build: deletedHead},
+	{name: "deleted below: a value at the watermark is still checked",
+		opts:   Options{DeletedBelow: []Watermark{{Partition: "t/0", Below: 1}}},
+		want:   map[Checker]int{LostWrite: 1, PollSkip: 1},
+		exempt: map[Reason]int{ReasonDeleted: 1},
+		build:  deletedHead},
+	{name: "compacted: a value superseded by a later write of its key may vanish",
+		opts:   Options{Compacted: []string{"t/0"}},
+		exempt: map[Reason]int{ReasonSuperseded: 1},
+		build:  compactedKey},
+	{name: "compacted: the same history on a partition not compacted is flagged",
+		want:  map[Checker]int{LostWrite: 1, PollSkip: 1},
+		build: compactedKey},
+	{name: "compacted: the latest value of a key must stay",
+		opts:   Options{Compacted: []string{"t/0"}},
+		want:   map[Checker]int{LostWrite: 1, PollSkip: 1},
+		exempt: map[Reason]int{ReasonSuperseded: 1},
+		build:  compactedLatestLost},
+}
+
+// deletedHead: offsets 0 and 1 are deleted; a consumer at 0 continues at
+// 2 (it reset forward).
+func deletedHead(s *script) {
+	sendABC(s)
+	s.poll(1, "t/0", 0)
+	s.poll(1, "t/0", Continue, rec(2, "c"))
+}
+
+func keyed(partition, value, key string) Send {
+	return Send{Partition: partition, Value: value, Acks: -1, RecordKey: key}
+}
+
+// compactedKey: a (key x) is superseded by c (key x) and vanishes; b (key
+// y) stays.
+func compactedKey(s *script) {
+	s.sendOK(0, keyed("t/0", "a", "x"), 0)
+	s.sendOK(0, keyed("t/0", "b", "y"), 1)
+	s.sendOK(0, keyed("t/0", "c", "x"), 2)
+	s.poll(1, "t/0", 0, rec(1, "b"))
+	s.poll(1, "t/0", Continue, rec(2, "c"))
+}
+
+// compactedLatestLost: b is the latest of key y and vanishes.
+func compactedLatestLost(s *script) {
+	s.sendOK(0, keyed("t/0", "a", "x"), 0)
+	s.sendOK(0, keyed("t/0", "b", "y"), 1)
+	s.sendOK(0, keyed("t/0", "c", "x"), 2)
+	s.poll(1, "t/0", 1, rec(2, "c"))
 }
 
 func sendABC(s *script) {
@@ -178,7 +232,7 @@ func TestCheckers(t *testing.T) {
 					t.Errorf("%s: %d anomalies, want %d\n%s", checker, got, c.want[checker], r)
 				}
 			}
-			for _, reason := range []Reason{ReasonAllowedLoss, ReasonAcks1Crash} {
+			for _, reason := range []Reason{ReasonAllowedLoss, ReasonAcks1Crash, ReasonDeleted, ReasonSuperseded} {
 				if got := r.ExemptCount(reason); got != c.exempt[reason] {
 					t.Errorf("exempt %s: %d, want %d\n%s", reason, got, c.exempt[reason], r)
 				}

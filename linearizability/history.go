@@ -44,6 +44,9 @@ type Send struct {
 	Idempotent bool
 	// Producer names the producer instance (nonmonotonic-send groups by it).
 	Producer int
+	// RecordKey is the record's key ("" for none): on a partition listed in
+	// Options.Compacted, a later write of the same key supersedes it.
+	RecordKey string
 }
 
 // ListLatest is a ListOffsets request for the latest offset (the end).

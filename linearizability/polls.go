@@ -25,9 +25,10 @@ type position struct {
 // leave the position unchanged (Jepsen does the same).
 //
 // Offsets holding no observed value may be skipped: control batches (Raft's
-// own records, transaction markers) take offsets no consumer sees.
-// Compaction and retention make other legal skips, so topics with either
-// should not be polled under this checker.
+// own records, transaction markers) take offsets no consumer sees. So may
+// offsets below the partition's Options.DeletedBelow (a consumer whose
+// position fell below the log start jumps to it) and, on a compacted
+// partition, offsets whose every value is superseded.
 func (a *analysis) pollOrder(p *partitionIndex) []Anomaly {
 	positions := map[int]position{}
 	var out []Anomaly
@@ -61,7 +62,7 @@ func (a *analysis) readStep(p *partitionIndex, op *Operation, at position, r Rec
 		return []Anomaly{{NonmonotonicPoll, p.key, []Offset{at.offset, r.Offset}, values, ops,
 			fmt.Sprintf("client %d read offset %d after %s", op.Client, r.Offset, describePosition(at))}}
 	}
-	skipped := p.knownBetween(at.offset, r.Offset)
+	skipped := p.knownBetween(max(at.offset, p.deletedBelow-1), r.Offset)
 	if len(skipped) == 0 {
 		return nil
 	}

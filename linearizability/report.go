@@ -64,6 +64,12 @@ const (
 	ReasonAllowedLoss Reason = "allowed-loss"
 	// ReasonAcks1Crash: an acks=1 value in a run with crashes.
 	ReasonAcks1Crash Reason = "acks1-crash"
+	// ReasonDeleted: the value sits below its partition's
+	// Options.DeletedBelow watermark (retention, DeleteRecords).
+	ReasonDeleted Reason = "deleted"
+	// ReasonSuperseded: on a compacted partition, a write of the same key
+	// was observed at a higher offset.
+	ReasonSuperseded Reason = "superseded"
 )
 
 // Exemption is an acknowledged value that would have been a LostWrite or
@@ -133,8 +139,14 @@ func (r Report) WriteTo(w io.Writer) (int64, error) {
 	for _, c := range Checkers() {
 		fmt.Fprintf(&b, "  %-21s %d\n", c, r.Count(c))
 	}
-	fmt.Fprintf(&b, "exempt: %s %d, %s %d\n", ReasonAllowedLoss, r.ExemptCount(ReasonAllowedLoss),
+	fmt.Fprintf(&b, "exempt: %s %d, %s %d", ReasonAllowedLoss, r.ExemptCount(ReasonAllowedLoss),
 		ReasonAcks1Crash, r.ExemptCount(ReasonAcks1Crash))
+	for _, reason := range []Reason{ReasonDeleted, ReasonSuperseded} { // listed when they arise
+		if n := r.ExemptCount(reason); n > 0 {
+			fmt.Fprintf(&b, ", %s %d", reason, n)
+		}
+	}
+	b.WriteString("\n")
 	for _, c := range Checkers() {
 		found := r.Of(c)
 		for i, a := range found {
