@@ -186,7 +186,12 @@ func sortedOffsets[V any](m map[storage.Offset]V) []storage.Offset {
 }
 
 func (wl *workload) violation(format string, args ...any) { wl.chk.violation(format, args...) }
-func (wl *workload) booted(n *node)                       { wl.chk.booted(n) }
+func (wl *workload) cleaned()                             { wl.rc.counts.CleanChunks++ }
+
+func (wl *workload) booted(n *node) {
+	wl.chk.booted(n)
+	wl.rc.booted(n)
+}
 
 func (wl *workload) partitionReply(n *node, p *part, r replication.Reply) {
 	id := uint64(r.ID)

@@ -27,6 +27,7 @@ type kclient struct {
 	name string
 	rng  *env.Rand
 	hist *linearizability.History
+	rc   *retentionChecker
 
 	conn      env.ConnID
 	connected bool
@@ -46,6 +47,7 @@ type kclient struct {
 	seq       map[int32]int32
 	positions map[int32]int64
 	sends     int
+	ackedMax  map[int32]int64 // the highest offset acknowledged to it, per partition
 }
 
 // kcall is one request in flight.
@@ -61,6 +63,10 @@ type kop struct {
 	partition int32
 	batch     []byte // a produce's; nil for reads
 	attempts  int
+	record    ackedRecord // a produce's record
+	// knownStart is, for a poll, the log start clients had been told when
+	// it was sent: it must not be served below it.
+	knownStart int64
 }
 
 const (
@@ -71,11 +77,11 @@ const (
 	kRequestTimeMs = 5_000
 )
 
-func newKClient(w *world, net *simnet.Net, n *node, id int, seed uint64, hist *linearizability.History) *kclient {
-	c := &kclient{w: w, net: net, n: n, id: id, name: fmt.Sprintf("client-%d", id), hist: hist,
+func newKClient(w *world, net *simnet.Net, n *node, id int, seed uint64, hist *linearizability.History, rc *retentionChecker) *kclient {
+	c := &kclient{w: w, net: net, n: n, id: id, name: fmt.Sprintf("client-%d", id), hist: hist, rc: rc,
 		rng: env.NewRand(seed, fmt.Sprintf("client-%d", id)), pid: -1, seq: map[int32]int32{}, positions: map[int32]int64{},
-		latest: map[int32]int64{},
-		fmt:    kmsg.NewRequestFormatter(kmsg.FormatterClientID(fmt.Sprintf("client-%d", id)))}
+		latest: map[int32]int64{}, ackedMax: map[int32]int64{},
+		fmt: kmsg.NewRequestFormatter(kmsg.FormatterClientID(fmt.Sprintf("client-%d", id)))}
 	net.Attach(c.name, c.event)
 	return c
 }
@@ -154,6 +160,8 @@ func (c *kclient) start() {
 				c.pid = r.ProducerID
 			}
 		})
+	case c.n.opts.DeleteRecordsPerMille > 0 && c.rng.IntN(1000) < c.n.opts.DeleteRecordsPerMille:
+		c.deleteRecords(p)
 	case r < 6:
 		c.produce(p)
 	case r < 9:
@@ -233,6 +241,7 @@ func (c *kclient) createTopic() {
 	req.SetVersion(5)
 	t := kmsg.NewCreateTopicsRequestTopic()
 	t.Topic, t.NumPartitions, t.ReplicationFactor = kTopic, kPartitions, 1
+	t.Configs = topicConfigs(c.n.opts)
 	req.Topics = append(req.Topics, t)
 	req.TimeoutMillis = kRequestTimeMs
 	c.send(req, func(resp kmsg.Response) {
@@ -243,12 +252,19 @@ func (c *kclient) createTopic() {
 
 func (c *kclient) produce(p int32) {
 	c.sends++
-	value := fmt.Sprintf("c%d-%d", c.id, c.sends)
-	batch := storage.EncodeBatch([]kmsg.Record{{Value: []byte(value)}}, c.n.trueWallMs())
+	rec := ackedRecord{value: fmt.Sprintf("c%d-%d", c.id, c.sends), timestampMs: c.n.trueWallMs()}
+	kr := kmsg.Record{Value: []byte(rec.value)}
+	if c.n.opts.Compacted {
+		rec.key = fmt.Sprintf("k%d", c.rng.IntN(c.n.opts.KeySpace))
+		kr.Key = []byte(rec.key)
+	}
+	batch := storage.EncodeBatch([]kmsg.Record{kr}, rec.timestampMs)
 	storage.SetProducer(batch, c.pid, 0, c.seq[p])
 	c.seq[p]++
-	hid := c.hist.Invoke(c.id, linearizability.Send{Partition: c.key(p), Value: value, Acks: -1, Idempotent: true, Producer: c.id}, c.w.now)
-	c.op = &kop{hid: hid, partition: p, batch: batch}
+	c.rc.sentKey[p][rec.value] = rec.key
+	hid := c.hist.Invoke(c.id, linearizability.Send{Partition: c.key(p), Value: rec.value, Acks: -1, Idempotent: true, Producer: c.id,
+		RecordKey: rec.key}, c.w.now)
+	c.op = &kop{hid: hid, partition: p, batch: batch, record: rec}
 	c.attempt()
 }
 
@@ -279,6 +295,8 @@ func (c *kclient) produced(resp *kmsg.ProduceResponse) {
 	case out.ErrorCode == 0:
 		c.hist.Complete(op.hid, linearizability.OK, linearizability.Reply{Offset: linearizability.Offset(out.BaseOffset), Attempts: op.attempts}, c.w.now)
 		c.op = nil
+		c.ackedMax[op.partition] = max(c.ackedMax[op.partition], out.BaseOffset)
+		c.rc.ackedSend(op.partition, out.BaseOffset, op.record)
 	case linearizability.DefinitelyFailed(out.ErrorCode) && op.attempts == 1:
 		c.hist.Complete(op.hid, linearizability.Failed, linearizability.Reply{Attempts: op.attempts}, c.w.now)
 		c.op = nil
@@ -311,42 +329,66 @@ func (c *kclient) poll(p int32) {
 	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = p, from, 1<<20, -1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	c.op = &kop{hid: hid, partition: p}
-	c.send(req, func(resp kmsg.Response) { c.polled(p, resp.(*kmsg.FetchResponse)) })
+	c.op = &kop{hid: hid, partition: p, knownStart: c.rc.durableStart[p]}
+	c.send(req, func(resp kmsg.Response) { c.polled(p, from, resp.(*kmsg.FetchResponse)) })
 }
 
-func (c *kclient) polled(p int32, resp *kmsg.FetchResponse) {
+func (c *kclient) polled(p int32, from int64, resp *kmsg.FetchResponse) {
 	op := c.op
 	c.op = nil
 	if len(resp.Topics) == 0 || len(resp.Topics[0].Partitions) == 0 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
 		c.hist.Complete(op.hid, linearizability.Failed, linearizability.Reply{}, c.w.now)
+		if len(resp.Topics) > 0 && len(resp.Topics[0].Partitions) > 0 {
+			c.outOfRange(p, from, &resp.Topics[0].Partitions[0])
+		}
 		return
 	}
+	out := &resp.Topics[0].Partitions[0]
+	c.checkServedStart(p, from, op.knownStart, out)
+	c.rc.toldStart(p, out.LogStartOffset)
+	c.rc.pollStart[op.hid] = out.LogStartOffset
+	got, ok := c.records(p, out.RecordBatches)
+	if !ok {
+		return
+	}
+	c.hist.Complete(op.hid, linearizability.OK, linearizability.Reply{Records: got}, c.w.now)
+}
+
+// records decodes a fetch's batches into the records at or above the
+// consumer's position, and moves the position past them. Each record
+// must carry the key its value was sent with.
+func (c *kclient) records(p int32, batches []byte) ([]linearizability.Record, bool) {
 	var got []linearizability.Record
-	for b := resp.Topics[0].Partitions[0].RecordBatches; len(b) >= storage.BatchHeaderSize; {
+	for b := batches; len(b) >= storage.BatchHeaderSize; {
 		h := storage.DecodeBatchHeader(b)
 		if h.Size() > int64(len(b)) {
 			break
 		}
 		if _, err := storage.ValidateBatch(b[:h.Size()]); err != nil {
 			c.n.sink.violation("%s: fetched a corrupt batch at %d: %v", c.name, h.BaseOffset, err)
-			return
+			return nil, false
 		}
 		recs, err := storage.ReadRecords(b[:h.Size()])
 		if err != nil {
 			c.n.sink.violation("%s: fetched an undecodable batch at %d: %v", c.name, h.BaseOffset, err)
-			return
+			return nil, false
 		}
 		for _, r := range recs {
 			off := int64(h.BaseOffset) + int64(r.OffsetDelta)
+			if key, sent := c.rc.sentKey[p][string(r.Value)]; sent && key != string(r.Key) {
+				c.n.sink.violation("%s: fetched %q at %d with key %q, sent with key %q", c.name, r.Value, off, r.Key, key)
+			}
 			if off >= c.positions[p] {
 				got = append(got, linearizability.Record{Offset: linearizability.Offset(off), Value: string(r.Value)})
 				c.positions[p] = off + 1
 			}
 		}
+		// A batch compaction emptied (kept for its producer's state) moves
+		// the position past it too, as Kafka's consumer does.
+		c.positions[p] = max(c.positions[p], int64(h.NextOffset()))
 		b = b[h.Size():]
 	}
-	c.hist.Complete(op.hid, linearizability.OK, linearizability.Reply{Records: got}, c.w.now)
+	return got, true
 }
 
 func (c *kclient) listLatest(p int32) {

@@ -375,12 +375,13 @@ func (m *kmember) fetch(p int32) {
 }
 
 // fetched moves the position past the whole batches returned; an offset
-// out of range (a flip truncated the log) starts over from the earliest.
+// out of range (a flip truncated the log, or retention moved the log
+// start past it) starts over from the earliest, the log start reported.
 func (m *kmember) fetched(p int32, r *kmsg.FetchResponseTopicPartition) {
 	switch r.ErrorCode {
 	case 0:
 	case kerr.OffsetOutOfRange.Code:
-		m.positions[p] = 0
+		m.positions[p] = max(0, r.LogStartOffset)
 		return
 	default:
 		return

@@ -36,6 +36,7 @@ type node struct {
 	heldNet     []simnet.Event // network events that arrived while paused
 	wallBaseMs  int64
 	skewMs      int64 // the wall clock's offset from the clients' (true) clock
+	maxWallMs   int64 // the latest wall time its clock showed
 
 	ctrl      *controller.Controller
 	ctrlStore *executor.Store
@@ -75,6 +76,10 @@ type sink interface {
 	// corruptedPartition: the fault injector flipped a bit in the Kafka
 	// clients' partition index, which may then fail-stop.
 	corruptedPartition(index int32) bool
+	// deleted checks a Retention or SetStart chunk (retention_check.go);
+	// cleaned counts a Clean chunk of the Kafka clients' topic.
+	deleted(d deletion)
+	cleaned()
 	violation(format string, args ...any)
 }
 
@@ -83,15 +88,20 @@ const metadataDir = controller.MetadataTopic + "-0"
 // now is the node's clock: the monotonic one is virtual time, the wall
 // one is skewed (and jumps, see maybeJumpClock).
 func (n *node) now() env.Time {
-	return env.Time{Mono: n.w.now, WallMs: n.trueWallMs() + n.skewMs}
+	t := env.Time{Mono: n.w.now, WallMs: n.trueWallMs() + n.skewMs}
+	n.maxWallMs = max(n.maxWallMs, t.WallMs)
+	return t
 }
 
 // trueWallMs is the clients' wall clock: unskewed.
 func (n *node) trueWallMs() int64 { return n.wallBaseMs + n.w.now/1_000_000 }
 
-func (n *node) storageConfig() storage.Config {
+func (n *node) storageConfig(topic string) storage.Config {
 	cfg := storage.DefaultConfig()
 	cfg.SegmentBytes = n.opts.SegmentBytes
+	if topic == kTopic && n.opts.TopicSegmentBytes > 0 {
+		cfg.SegmentBytes = n.opts.TopicSegmentBytes
+	}
 	cfg.IndexIntervalBytes = 256
 	return cfg
 }
@@ -109,7 +119,7 @@ func (n *node) boot() {
 	n.offline = nil
 	n.w.record("boot", int64(n.id), int64(n.incarnation))
 	now := n.now()
-	store, rec, err := executor.Open(n.fs, metadataDir, n.storageConfig(), now, 0)
+	store, rec, err := executor.Open(n.fs, metadataDir, n.storageConfig(controller.MetadataTopic), now, 0)
 	if err != nil {
 		n.bootFailed("metadata log did not recover", err)
 		return
@@ -297,7 +307,7 @@ func (n *node) execute(p *part, persist *replication.Persist, reads []replicatio
 		n.w.schedule(n.w.now+lat(), n, func() { n.deliver(p, store.Read(r, n.now())) })
 	}
 	for _, t := range tasks {
-		n.w.schedule(n.w.now+lat(), n, func() { n.deliver(p, store.Background(t, n.now())) })
+		n.w.schedule(n.w.now+lat(), n, func() { n.deliver(p, n.background(p, store, t)) })
 	}
 }
 
@@ -354,7 +364,7 @@ func compareStrings(a, b string) int {
 }
 
 func (n *node) openPartition(topic string, id controller.TopicID, index int32, dir string) {
-	store, rec, err := executor.OpenPartition(n.fs, dir, id.String(), n.storageConfig(), n.now(), 0)
+	store, rec, err := executor.OpenPartition(n.fs, dir, id.String(), n.storageConfig(topic), n.now(), 0)
 	if err != nil && errors.Is(err, storage.ErrCorrupt) && topic == kTopic && n.sink.corruptedPartition(index) {
 		n.w.record("offline", int64(index))
 		if !slices.Contains(n.offline, dir) {
@@ -366,25 +376,43 @@ func (n *node) openPartition(topic string, id controller.TopicID, index int32, d
 		n.bootFailed("partition "+dir+" did not recover", err)
 		return
 	}
-	cfg := replication.DefaultPartitionConfig(topic, index)
-	cfg.TailBytesMax = 16 << 10
-	cfg.CheckpointIntervalMs = 50
-	if n.image != nil {
-		// The topic's compaction configs, as the driver applies them.
-		t, ok := n.image.Topic(topic)
-		bc, err := config.LoadBroker(nil, map[string]string{"node.id": "1"})
-		if ok && err == nil {
-			tc := config.TopicConfigs{Broker: bc}.Effective(t.Configs)
-			cfg.Compact = tc.Compacted && !tc.CleanerOff
-			cfg.DeleteRetentionMs, cfg.MinCleanableDirtyRatio = tc.DeleteRetentionMs, tc.MinCleanableDirtyRatio
-			cfg.MinCompactionLagMs, cfg.MaxCompactionLagMs = tc.MinCompactionLagMs, tc.MaxCompactionLagMs
-		}
-	}
+	cfg := n.partitionConfig(topic, index)
 	p := &part{topic: topic, topicID: id, index: index, dir: dir, store: store,
 		m: replication.NewPartition(cfg, zap.NewNop())}
 	n.parts = append(n.parts, p)
 	n.w.record("open", int64(index), int64(rec.End))
 	n.stepPartition(p, rec)
+}
+
+// partitionConfig is a partition's machine config: its topic's configs
+// from the image, as the driver applies them, and the run's check
+// intervals for the Kafka clients' topic (log.retention.check.interval.ms
+// and log.cleaner.backoff.ms, scaled to the run).
+func (n *node) partitionConfig(topic string, index int32) replication.PartitionConfig {
+	cfg := replication.DefaultPartitionConfig(topic, index)
+	cfg.TailBytesMax = 16 << 10
+	cfg.CheckpointIntervalMs = 50
+	if n.image != nil {
+		t, ok := n.image.Topic(topic)
+		bc, err := config.LoadBroker(nil, map[string]string{"node.id": "1"})
+		if ok && err == nil {
+			tc := config.TopicConfigs{Broker: bc}.Effective(t.Configs)
+			cfg.RetentionMs, cfg.RetentionBytes = tc.RetentionMs, tc.RetentionBytes
+			if tc.DeleteOff {
+				cfg.RetentionMs, cfg.RetentionBytes = -1, -1
+			}
+			cfg.Compact = tc.Compacted && !tc.CleanerOff
+			cfg.DeleteRetentionMs, cfg.MinCleanableDirtyRatio = tc.DeleteRetentionMs, tc.MinCleanableDirtyRatio
+			cfg.MinCompactionLagMs, cfg.MaxCompactionLagMs = tc.MinCompactionLagMs, tc.MaxCompactionLagMs
+		}
+	}
+	if topic == kTopic && n.opts.RetentionCheckMs > 0 {
+		cfg.RetentionCheckIntervalMs = n.opts.RetentionCheckMs
+	}
+	if topic == kTopic && n.opts.Compacted {
+		cfg.CleanerBackoffMs = n.opts.CleanerBackoffMs
+	}
+	return cfg
 }
 
 // removePartition deletes a removed topic's partition files at once (the

@@ -59,6 +59,23 @@ type Options struct {
 	Groups, GroupMembers, OffsetsPartitions int
 	SessionTimeoutMs                        int32
 	LeavePerMille, MemberCrashPerMille      int
+	// Retention of the Kafka clients' topic (see retention.go): its
+	// retention.ms and retention.bytes (-1: unlimited), checked every
+	// RetentionCheckMs of virtual time (0: retention as Kafka's defaults,
+	// never due in a run); DeleteRecordsPerMille is the chance, per
+	// client operation, of a DeleteRecords request.
+	RetentionMs, RetentionBytes, RetentionCheckMs int64
+	DeleteRecordsPerMille                         int
+	// TopicSegmentBytes, when set, is the Kafka clients' topic's segment
+	// size (small, so that segments roll and retention or the cleaner has
+	// work); other logs keep SegmentBytes.
+	TopicSegmentBytes int64
+	// Compacted makes the Kafka clients' topic cleanup.policy=compact
+	// (see compaction.go): keyed records from KeySpace keys, a clean check
+	// every CleanerBackoffMs of virtual time.
+	Compacted        bool
+	KeySpace         int
+	CleanerBackoffMs int64
 }
 
 // clockSkewMaxMs bounds the node's clock offset: 50 minutes, under
@@ -110,6 +127,47 @@ func Swarm(seed uint64) Options {
 		o.PausePerMille = 1 + r.IntN(10)
 	}
 	swarmGroups(r, &o)
+	swarmRetention(r, &o)
+	swarmCompaction(r, &o)
+	return o
+}
+
+// swarmRetention draws retention and DeleteRecords for the Kafka
+// clients' topic, after the group options (seeds without it keep theirs).
+// Retention needs segments that roll: the largest segment size drops.
+func swarmRetention(r *env.Rand, o *Options) {
+	if !r.Chance(0.3) {
+		return
+	}
+	o.RetentionMs = []int64{-1, 20, 200, 600_000}[r.IntN(4)]
+	o.RetentionBytes = []int64{-1, 2048, 8192}[r.IntN(3)]
+	o.RetentionCheckMs = []int64{1, 2, 5}[r.IntN(3)]
+	if r.Chance(0.6) {
+		o.DeleteRecordsPerMille = []int{10, 50}[r.IntN(2)]
+	}
+	o.TopicSegmentBytes = min(o.SegmentBytes, 4096)
+}
+
+// swarmCompaction draws compaction of the Kafka clients' topic, last. A
+// compacted topic has no delete policy here: Kafka refuses DeleteRecords
+// on it, and retention stays off.
+func swarmCompaction(r *env.Rand, o *Options) {
+	if !r.Chance(0.25) {
+		return
+	}
+	o.Compacted = true
+	o.KeySpace = []int{2, 8, 32}[r.IntN(3)]
+	o.CleanerBackoffMs = 5 + r.Int64N(16)
+	o.RetentionMs, o.RetentionBytes, o.RetentionCheckMs, o.DeleteRecordsPerMille = 0, 0, 0, 0
+	o.TopicSegmentBytes = min(o.SegmentBytes, 4096)
+}
+
+// withoutCleanup is o without the options retention and compaction
+// added: a seed's run as it was before they existed (regression seeds
+// replay the runs that found their bugs).
+func (o Options) withoutCleanup() Options {
+	o.RetentionMs, o.RetentionBytes, o.RetentionCheckMs, o.DeleteRecordsPerMille = 0, 0, 0, 0
+	o.TopicSegmentBytes, o.Compacted, o.KeySpace, o.CleanerBackoffMs = 0, false, 0, 0
 	return o
 }
 
@@ -138,6 +196,13 @@ func (o Options) String() string {
 	if o.Groups > 0 {
 		fmt.Fprintf(&b, " groups=%dx%d offsets-partitions=%d session=%dms leave=%d‰ member-crash=%d‰",
 			o.Groups, o.GroupMembers, o.OffsetsPartitions, o.SessionTimeoutMs, o.LeavePerMille, o.MemberCrashPerMille)
+	}
+	if o.RetentionCheckMs > 0 {
+		fmt.Fprintf(&b, " retention.ms=%d retention.bytes=%d retention-check=%dms delete-records=%d‰ topic-segment-bytes=%d",
+			o.RetentionMs, o.RetentionBytes, o.RetentionCheckMs, o.DeleteRecordsPerMille, o.TopicSegmentBytes)
+	}
+	if o.Compacted {
+		fmt.Fprintf(&b, " compacted keys=%d cleaner-backoff=%dms topic-segment-bytes=%d", o.KeySpace, o.CleanerBackoffMs, o.TopicSegmentBytes)
 	}
 	return b.String()
 }

@@ -63,7 +63,7 @@ func Run(opts Options) Result {
 	hist := &linearizability.History{}
 	var clients []*kclient
 	for i := 0; i < opts.Clients; i++ {
-		c := newKClient(w, net, n, i+1, opts.Seed, hist)
+		c := newKClient(w, net, n, i+1, opts.Seed, hist, wl.rc)
 		clients = append(clients, c)
 		wl.clients, wl.cut = append(wl.clients, c.name), append(wl.cut, false)
 		w.schedule(2_000_000+int64(i)*100_000, nil, c.tick)
@@ -80,13 +80,22 @@ func Run(opts Options) Result {
 	}
 	gc.close(n.crashedAt)
 	wl.counts.Groups = gc.counts
+	wl.counts.Retention = wl.rc.counts
 	wl.counts.Steps = w.steps
 	wl.counts.ClientOps = hist.Len()
 	for _, c := range clients {
 		wl.counts.ClientRequests += int(c.corr)
 	}
 	loss := wl.allowedLoss()
-	checkHistory(hist, chk, linearizability.Options{Crashes: wl.counts.Crashes > 0, AllowedLoss: loss})
+	if len(chk.violations) == 0 {
+		wl.rc.finalStarts(n)
+		wl.rc.checkKept(hist, loss, opts.Compacted)
+	}
+	lopts := linearizability.Options{Crashes: wl.counts.Crashes > 0, AllowedLoss: loss, DeletedBelow: wl.rc.deletedBelow()}
+	if opts.Compacted {
+		lopts.Compacted = []string{linearizability.PartitionKey(kTopic, 0), linearizability.PartitionKey(kTopic, 1)}
+	}
+	checkHistory(hist, chk, lopts)
 	return Result{Options: opts, Counts: wl.counts, VirtualMs: w.now / 1_000_000,
 		TraceHash: w.trace.Sum64(), Violations: chk.violations, Faults: wl.faults, History: hist,
 		AllowedLoss: loss, Offsets: gc.hist}
@@ -178,6 +187,10 @@ func (r Result) Summary() string {
 		s += fmt.Sprintf("groups: joins=%d syncs=%d generations-covered=%d commits=%d/%d/%d (acked/failed/indeterminate) offset-reads=%d fetched-batches=%d member-crashes=%d member-leaves=%d\n",
 			g.Joins, g.Syncs, g.GenerationsCovered, g.CommitsAcked, g.CommitsFailed, g.CommitsIndeterminate, g.Reads, g.Fetched,
 			g.MemberCrashes, g.MemberLeaves)
+	}
+	if rc := c.Retention; r.Options.RetentionCheckMs > 0 || r.Options.Compacted {
+		s += fmt.Sprintf("retention: chunks=%d segments-deleted=%d delete-records-acked=%d resets-to-log-start=%d clean-chunks=%d\n",
+			rc.RetentionChunks, rc.SegmentsDeleted, rc.DeleteRecordsAcked, rc.ResetsToStart, rc.CleanChunks)
 	}
 	s += fmt.Sprintf("trace-hash: %016x\n", r.TraceHash)
 	if r.OK() {

@@ -129,7 +129,8 @@ func TestFaultScheduleInSummary(t *testing.T) {
 }
 
 // regressionSeeds are seeds that once found a bug (each bug also has a
-// deterministic test of its own); they stay as smoke tests.
+// deterministic test of its own); they stay as smoke tests, replaying the
+// run that found it (without options added since: withoutCleanup).
 var regressionSeeds = []uint64{
 	188,  // a fail-stopped partition left ListOffsets unanswered (with flips)
 	216,  // a flip that fail-stopped a partition was not excused whole
@@ -140,7 +141,7 @@ var regressionSeeds = []uint64{
 
 func TestRegressionSeeds(t *testing.T) {
 	for _, seed := range regressionSeeds {
-		r := Run(Swarm(seed))
+		r := Run(Swarm(seed).withoutCleanup())
 		if !r.OK() {
 			t.Errorf("seed %d:\n%s", seed, r.Summary())
 		}

@@ -25,6 +25,7 @@ var pinned = map[string]uint64{
 	simbug.RecoverySkipsCRC:       11,
 	simbug.CommitBeforeDurable:    9,
 	simbug.SharedAssignment:       3,
+	simbug.RetentionIgnoresTime:   4,
 }
 
 var searchSeeds = flag.Int("simbug.search", 0, "search this many seeds for each variant's first catching seed")

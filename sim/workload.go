@@ -20,6 +20,7 @@ type workload struct {
 	rng  *env.Rand
 	opts *Options
 	chk  *checker
+	rc   *retentionChecker
 
 	nextID   uint64
 	produces map[uint64]sentProduce
@@ -54,11 +55,12 @@ type Counts struct {
 	ClientRequests                            int // Kafka requests they sent (retries included)
 	Pauses                                    int
 	Groups                                    GroupCounts
+	Retention                                 RetentionCounts
 }
 
 func newWorkload(w *world, n *node, opts *Options, chk *checker) *workload {
 	return &workload{
-		w: w, n: n, rng: env.NewRand(opts.Seed, "workload"), opts: opts, chk: chk,
+		w: w, n: n, rng: env.NewRand(opts.Seed, "workload"), opts: opts, chk: chk, rc: newRetentionChecker(chk),
 		produces: map[uint64]sentProduce{}, fetches: map[uint64]string{}, changes: map[uint64]controller.Change{},
 	}
 }

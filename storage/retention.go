@@ -1,5 +1,7 @@
 package storage
 
+import "github.com/takhin-io/takhin/internal/simbug"
+
 // RetentionPolicy is the input of Kafka's deletableSegments rule.
 type RetentionPolicy struct {
 	RetentionMs    int64  // retention.ms; < 0 keeps forever
@@ -33,7 +35,7 @@ func DeletableSegments(segs []SegmentInfo, logStart Offset, p RetentionPolicy) i
 		if largest < 0 {
 			largest = s.CreatedMs
 		}
-		timeOn = timeOn && p.NowMs-largest > p.RetentionMs
+		timeOn = timeOn && (p.NowMs-largest > p.RetentionMs || simbug.Active(simbug.RetentionIgnoresTime))
 		sizeOn = sizeOn && diff-s.SizeBytes >= 0
 		startOn = startOn && segs[i+1].Base <= logStart
 		if sizeOn {

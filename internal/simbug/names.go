@@ -23,8 +23,12 @@ const (
 	// SharedAssignment: SyncGroup hands every member the leader's
 	// assignment (broker/group).
 	SharedAssignment = "shared-assignment"
+	// RetentionIgnoresTime: retention's time rule deletes segments
+	// whatever their timestamps, as if every one were past retention.ms
+	// (storage).
+	RetentionIgnoresTime = "retention-ignores-time"
 )
 
 // All lists every variant, for the search.
 var All = []string{AckBeforeFsync, FetchPastHighWatermark, ProducerStateLost, SkipDirSync, RecoverySkipsCRC,
-	CommitBeforeDurable, SharedAssignment}
+	CommitBeforeDurable, SharedAssignment, RetentionIgnoresTime}
