@@ -33,6 +33,16 @@ import (
 //     offset it polled from (or the log start it reported, if higher) and
 //     the last offset it returned, unless a bit flip may have truncated it
 //     or compaction superseded it (checked at the end, over the history).
+//
+// Compaction (Options.Compacted: cleanup.policy=compact, keyed records
+// from a small key space, a clean check every few milliseconds) is
+// checked through the same histories: every record a fetch returns
+// carries the key its value was sent with (kclient), at the offset it was
+// acknowledged at (inconsistent-offsets, unknown-value, duplicate), and a
+// value may vanish or be skipped only when a write of its key was
+// observed at a higher offset (linearizability's Options.Compacted); so
+// the latest value of each key must be read by the drain, at its
+// original offset. Tombstones are not produced yet.
 
 // deleted checks one Retention or SetStart chunk.
 func (wl *workload) deleted(d deletion) {

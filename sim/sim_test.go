@@ -50,6 +50,10 @@ func TestDeterminism(t *testing.T) {
 		g.MemberCrashes == 0 || g.MemberLeaves == 0 {
 		t.Fatalf("the groups exercised too little: %+v", g)
 	}
+	// And retention, DeleteRecords and compaction of the clients' topic.
+	if r := total.Retention; r.SegmentsDeleted < 50 || r.DeleteRecordsAcked < 20 || r.ResetsToStart < 20 || r.CleanChunks < 50 {
+		t.Fatalf("retention and compaction exercised too little: %+v", r)
+	}
 }
 
 // checkLinearizable runs Porcupine over the Kafka clients' history and
@@ -104,6 +108,10 @@ func add(a, b Counts) Counts {
 		g.CommitsIndeterminate+h.CommitsIndeterminate
 	g.Reads, g.Fetched, g.Errors = g.Reads+h.Reads, g.Fetched+h.Fetched, g.Errors+h.Errors
 	g.MemberCrashes, g.MemberLeaves = g.MemberCrashes+h.MemberCrashes, g.MemberLeaves+h.MemberLeaves
+	r, q := &a.Retention, b.Retention
+	r.RetentionChunks, r.SegmentsDeleted = r.RetentionChunks+q.RetentionChunks, r.SegmentsDeleted+q.SegmentsDeleted
+	r.DeleteRecordsAcked, r.ResetsToStart = r.DeleteRecordsAcked+q.DeleteRecordsAcked, r.ResetsToStart+q.ResetsToStart
+	r.CleanChunks += q.CleanChunks
 	return a
 }
 
