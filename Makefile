@@ -28,9 +28,11 @@ vet:
 
 # -race over the packages with goroutines or invariant checks; the
 # simulator (one thread) runs with the invariants tag instead, which is
-# far cheaper than -race for the same checks.
+# far cheaper than -race for the same checks. -short: the race detector
+# looks for races, and the full-size runs (property tests' iterations,
+# 100k records per codec, session expiry) already ran in the plain pass.
 race:
-	$(GO) test -count=1 -race -timeout $(RACE_TIMEOUT) ./driver/... ./storage/... ./replication/... ./controller/... ./sim/simfs/...
+	$(GO) test -count=1 -race -short -timeout $(RACE_TIMEOUT) ./driver/... ./storage/... ./replication/... ./controller/... ./sim/simfs/...
 	$(GO) test -count=1 -tags invariants -timeout $(RACE_TIMEOUT) ./sim/
 	$(GO) test -count=1 -tags simbug -timeout $(RACE_TIMEOUT) -run TestSimbugPinned ./sim/
 
