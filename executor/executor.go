@@ -139,6 +139,13 @@ func (s *Store) Background(t replication.Task, now env.Time) replication.Backgro
 		done.Err = errors.New("executor: empty background task")
 	}
 	done.Start = s.Log.StartOffset()
+	if done.Err != nil && !errors.Is(done.Err, storage.ErrCorrupt) {
+		if s.Log.Failed() != nil {
+			done.Fatal = true // a failed sync: restart through recovery
+		} else {
+			done.Transient, done.Err = done.Err, nil // the log is still usable (a full disk)
+		}
+	}
 	if done.Err == nil {
 		done.Segments, done.CleanedTo = s.Log.Segments(), s.Log.CleanedTo()
 	}

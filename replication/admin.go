@@ -140,3 +140,11 @@ func (p *Partition) stepReconfigure(e Reconfigure) {
 	p.nextRetentionMono = min(p.nextRetentionMono, e.Now.Mono+c.RetentionCheckIntervalMs*1_000_000)
 	p.cfg = c
 }
+
+// failDeletes answers every waiting DeleteRecords with err.
+func (p *Partition) failDeletes(err error) {
+	for _, d := range p.deletes {
+		p.reply(Reply{ID: d.id, Err: err})
+	}
+	p.deletes = nil
+}

@@ -120,3 +120,28 @@ func TestReconfigureTakesRetentionLive(t *testing.T) {
 		t.Fatalf("retention with the new settings: %s", formatReady(rd))
 	}
 }
+
+// A background chunk whose sync failed is process-fatal, as a failed
+// Persist sync is (simulator seed 113: a failed directory sync during
+// compaction only fail-stopped the partition, which nothing restarted); a
+// transient failure (a full disk) leaves the partition serving and answers
+// the DeleteRecords that waited on it with a storage error.
+func TestBackgroundFailures(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.recovered(0, 0)
+	h.produced(1, 3)
+	rd := h.admin(100, replication.DeleteRecords{Now: h.now, ID: 100, Offset: 2})
+	h.step(replication.BackgroundDone{Now: h.now, Task: rd.Background[0].ID, Start: 0, Transient: errors.New("no space")})
+	delete(h.tasks, rd.Background[0].ID)
+	if r := h.reply(100); !errors.Is(r.Err, replication.ErrStorage) {
+		t.Fatalf("DeleteRecords over a transient failure: %+v", r)
+	}
+	if h.failure != nil {
+		t.Fatalf("a transient failure must not fail the partition: %+v", h.failure)
+	}
+	rd = h.admin(101, replication.DeleteRecords{Now: h.now, ID: 101, Offset: 2})
+	rd = h.step(replication.BackgroundDone{Now: h.now, Task: rd.Background[0].ID, Err: errors.New("sync dir: EIO"), Fatal: true})
+	if rd.Failure == nil || !rd.Failure.ProcessFatal {
+		t.Fatalf("a failed sync in a background chunk must be process-fatal: %+v", rd.Failure)
+	}
+}

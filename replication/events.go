@@ -97,7 +97,14 @@ type BackgroundDone struct {
 	Task  uint64
 	Start storage.Offset
 	More  bool
-	Err   error
+	// Err fail-stops the partition; with Fatal (the log failed a sync, so
+	// its dirty pages may be gone) the whole process, which restarts
+	// through recovery, as a failed Persist sync does. Transient is an
+	// error that left the log usable (a full disk): the chunk did nothing,
+	// and a DeleteRecords waiting on it is answered with ErrStorage.
+	Err       error
+	Fatal     bool
+	Transient error
 	// Segments and CleanedTo are the log's segments and cleaner checkpoint
 	// after the chunk (nil Segments: not reported).
 	Segments  []storage.SegmentInfo

@@ -89,8 +89,15 @@ func (p *Partition) stepBackgroundDone(e BackgroundDone) error {
 	task := p.task
 	p.task = nil
 	if e.Err != nil {
-		p.fail(e.Err, false)
+		p.fail(e.Err, e.Fatal)
 		return nil
+	}
+	if e.Transient != nil {
+		p.log.Warn("background work failed; it will be retried", zap.String("topic", p.cfg.Topic),
+			zap.Int32("partition", p.cfg.Partition), zap.Error(e.Transient))
+		if task.SetStart > 0 {
+			p.failDeletes(fmt.Errorf("%w: %v", ErrStorage, e.Transient))
+		}
 	}
 	if e.Start < p.start {
 		assert.Failf("log start went back from %d to %d", p.start, e.Start)
@@ -148,10 +155,7 @@ func (p *Partition) fail(err error, processFatal bool) {
 	for _, d := range p.duplicates {
 		p.reply(Reply{ID: d.id, Err: failed})
 	}
-	for _, d := range p.deletes {
-		p.reply(Reply{ID: d.id, Err: failed})
-	}
-	p.deletes = nil
+	p.failDeletes(failed)
 	p.duplicates = nil
 	p.queue, p.fetches, p.reads = nil, nil, map[RequestID]bool{}
 }

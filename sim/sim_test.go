@@ -147,6 +147,13 @@ var regressionSeeds = []uint64{
 	1403, // a crash inside recovery kept a cut segment with a later one (a hole)
 }
 
+// cleanupRegressionSeeds found bugs with the retention and compaction
+// options on: they replay with every option.
+var cleanupRegressionSeeds = []uint64{
+	113, // a failed sync in a compaction chunk fail-stopped the partition for good
+	460, // the same in a retention chunk (the start offset's checkpoint)
+}
+
 func TestRegressionSeeds(t *testing.T) {
 	for _, seed := range regressionSeeds {
 		r := Run(Swarm(seed).withoutCleanup())
@@ -154,5 +161,10 @@ func TestRegressionSeeds(t *testing.T) {
 			t.Errorf("seed %d:\n%s", seed, r.Summary())
 		}
 		checkLinearizable(t, seed, r)
+	}
+	for _, seed := range cleanupRegressionSeeds {
+		if r := Run(Swarm(seed)); !r.OK() {
+			t.Errorf("seed %d:\n%s", seed, r.Summary())
+		}
 	}
 }
