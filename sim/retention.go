@@ -181,7 +181,7 @@ type deletion struct {
 	startBefore, startAfter storage.Offset
 	syncedEnd               storage.Offset
 	maxWallMs               int64 // the latest wall time the node's clock showed
-	failed                  bool
+	failed                  bool // the chunk failed, or did nothing (a transient error)
 }
 
 // background runs one background chunk with the shared executor, and
@@ -200,7 +200,7 @@ func (n *node) background(p *part, store *executor.Store, t replication.Task) re
 		d.index = p.index
 	}
 	done := store.Background(t, now)
-	d.after, d.startAfter, d.failed = store.Log.Segments(), store.Log.StartOffset(), done.Err != nil
+	d.after, d.startAfter, d.failed = store.Log.Segments(), store.Log.StartOffset(), done.Err != nil || done.Transient != nil
 	n.sink.deleted(d)
 	return done
 }
