@@ -181,7 +181,7 @@ type deletion struct {
 	startBefore, startAfter storage.Offset
 	syncedEnd               storage.Offset
 	maxWallMs               int64 // the latest wall time the node's clock showed
-	failed                  bool // the chunk failed, or did nothing (a transient error)
+	failed                  bool  // the chunk failed, or did nothing (a transient error)
 }
 
 // background runs one background chunk with the shared executor, and
