@@ -164,7 +164,10 @@ func (rc *retentionChecker) booted(n *node) {
 // last offset it returned, but those a bit flip may have truncated
 // (windows) or a later write of their key superseded (compacted).
 func (rc *retentionChecker) checkKept(h *linearizability.History, windows []linearizability.LossWindow, compacted bool) {
-	superseding := rc.latestByKey(h)
+	var superseding map[string]int64
+	if compacted {
+		superseding = rc.latestByKey(h)
+	}
 	for _, op := range h.Operations() {
 		poll, ok := op.Op.(linearizability.Poll)
 		if !ok || op.Outcome != linearizability.OK || len(op.Reply.Records) == 0 {
@@ -174,16 +177,18 @@ func (rc *retentionChecker) checkKept(h *linearizability.History, windows []line
 		if p < 0 {
 			continue
 		}
-		got := map[int64]bool{}
-		last := int64(-1)
-		for _, r := range op.Reply.Records {
-			got[int64(r.Offset)], last = true, max(last, int64(r.Offset))
-		}
+		recs := op.Reply.Records // in offset order, as a fetch returns them
+		last := int64(recs[len(recs)-1].Offset)
 		from := max(int64(poll.From), rc.pollStart[op.ID])
+		next := 0 // the first record at or after o
 		for o := from; o <= last; o++ {
+			for next < len(recs) && int64(recs[next].Offset) < o {
+				next++
+			}
+			got := next < len(recs) && int64(recs[next].Offset) == o
 			r, acked := rc.acked[p][o]
 			switch {
-			case !acked || got[o] || lossWindow(windows, poll.Partition, o):
+			case !acked || got || lossWindow(windows, poll.Partition, o):
 			case compacted && superseding[poll.Partition+"|"+r.key] > o:
 			default:
 				rc.chk.violation("%s: poll op %d from %d (log start %d) returned up to %d, but not acknowledged offset %d (%s)",
