@@ -110,6 +110,9 @@ func sortedGroupIDs(s *shard) []string {
 // offsets and metadata are tombstoned and it is gone. respond gets one
 // code per group once every deletion is durable.
 func (c *Coordinator) Delete(now env.Time, groupIDs []string, respond func([]int16)) {
+	c.enter()
+	defer c.leave()
+	respond = later(c, respond)
 	codes := make([]int16, len(groupIDs))
 	waiting := 1
 	doneOne := func() {
@@ -126,7 +129,7 @@ func (c *Coordinator) Delete(now env.Time, groupIDs []string, respond func([]int
 		g.state = Dead
 		delete(s.groups, id)
 		waiting++
-		c.host.Append(s.partition, batch(now.WallMs, tombstones(g)), func(_ env.Time, code int16) {
+		c.append(s.partition, batch(now.WallMs, tombstones(g)), func(_ env.Time, code int16) {
 			codes[i] = storeError(code)
 			doneOne()
 		})
@@ -175,7 +178,7 @@ func (c *Coordinator) expireOffsets(now env.Time, s *shard) {
 	var recs []kmsg.Record
 	for _, id := range sortedGroupIDs(s) {
 		g := s.groups[id]
-		if g.state != Empty {
+		if g.state != Empty || g.pendingCommits > 0 {
 			continue
 		}
 		var gone []TopicPartition
@@ -198,7 +201,7 @@ func (c *Coordinator) expireOffsets(now env.Time, s *shard) {
 	}
 	if len(recs) > 0 {
 		c.log.Info("expired group offsets", zap.Int32("partition", s.partition), zap.Int("records", len(recs)))
-		c.host.Append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {
+		c.append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {
 			if code != 0 {
 				c.log.Warn("writing expired offsets failed", zap.Int16("code", code))
 			}

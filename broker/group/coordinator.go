@@ -69,6 +69,50 @@ type Coordinator struct {
 	shards []*shard
 	timers timers
 	seq    uint64 // orders timers with equal deadlines
+	// answers are the replies owed to the broker, delivered when the
+	// outermost call into the coordinator returns (depth 0): a reply may
+	// run the broker's queued requests inline, which call back in, and
+	// must find the coordinator's state whole.
+	answers []func()
+	depth   int
+}
+
+// enter and leave bracket every call into the coordinator; leaving the
+// outermost one delivers the answers owed, in order.
+func (c *Coordinator) enter() { c.depth++ }
+
+func (c *Coordinator) leave() {
+	c.depth--
+	for c.depth == 0 && len(c.answers) > 0 {
+		f := c.answers[0]
+		c.answers[0] = nil
+		c.answers = c.answers[1:]
+		f()
+	}
+}
+
+// later wraps a reply callback so that calling it queues the reply (see
+// answers).
+func later[T any](c *Coordinator, f func(T)) func(T) {
+	return func(v T) { c.answers = append(c.answers, func() { f(v) }) }
+}
+
+// append and read reach the log; their completions re-enter the
+// coordinator.
+func (c *Coordinator) append(partition int32, b []byte, done func(env.Time, int16)) {
+	c.host.Append(partition, b, func(now env.Time, code int16) {
+		c.enter()
+		defer c.leave()
+		done(now, code)
+	})
+}
+
+func (c *Coordinator) read(partition int32, from int64, done func(env.Time, ReadResult)) {
+	c.host.Read(partition, from, func(now env.Time, r ReadResult) {
+		c.enter()
+		defer c.leave()
+		done(now, r)
+	})
 }
 
 // New returns a coordinator with no shards: Partitions creates them once
@@ -98,6 +142,8 @@ type shard struct {
 // Partitions tells the coordinator that __consumer_offsets has n
 // partitions: shards not yet known start loading.
 func (c *Coordinator) Partitions(now env.Time, n int32) {
+	c.enter()
+	defer c.leave()
 	for p := int32(len(c.shards)); p < n; p++ {
 		s := &shard{partition: p, groups: map[string]*group{}}
 		c.shards = append(c.shards, s)
@@ -129,7 +175,7 @@ func (c *Coordinator) shardFor(groupID string) (*shard, int16) {
 const loadRetryNs = 100 * 1_000_000
 
 func (c *Coordinator) load(now env.Time, s *shard) {
-	c.host.Read(s.partition, s.next, func(now env.Time, r ReadResult) {
+	c.read(s.partition, s.next, func(now env.Time, r ReadResult) {
 		switch r.Status {
 		case ReadRetry:
 			s.retryAt = now.Mono + loadRetryNs
@@ -193,6 +239,8 @@ func (c *Coordinator) Deadline() int64 {
 
 // Tick runs every timer due at now.
 func (c *Coordinator) Tick(now env.Time) {
+	c.enter()
+	defer c.leave()
 	for len(c.timers) > 0 && c.timers[0].at <= now.Mono {
 		t := heap.Pop(&c.timers).(timer)
 		c.fire(now, t)
@@ -219,7 +267,15 @@ func (c *Coordinator) fire(now env.Time, t timer) {
 	}
 	switch t.kind {
 	case timerSession:
-		if m := g.member(t.member); m != nil && m.session == t.at && c.expires(m, now) {
+		m := t.m
+		if g.member(m.id) != m || m.armed != t.at {
+			return // a stale timer: the member left, or another timer is armed
+		}
+		m.armed = 0
+		switch {
+		case m.session > now.Mono:
+			c.armSession(s, g, m) // heartbeats moved the deadline
+		case c.expires(m, now):
 			c.log.Debug("member session expired", zap.String("group", g.id), zap.String("member", m.id))
 			c.removeMember(now, s, g, m)
 		}
@@ -252,7 +308,18 @@ func (c *Coordinator) expires(m *member, now env.Time) bool {
 // heartbeat restarts m's session.
 func (c *Coordinator) heartbeat(now env.Time, s *shard, g *group, m *member) {
 	m.session = now.Mono + int64(m.sessionMs)*1_000_000
-	c.addTimer(timer{at: m.session, kind: timerSession, shard: s.partition, group: g.id, member: m.id})
+	c.armSession(s, g, m)
+}
+
+// armSession makes sure a timer fires by m's session deadline. One timer
+// per member: a heartbeat only moves the deadline, and the timer re-arms
+// itself when it finds the deadline moved.
+func (c *Coordinator) armSession(s *shard, g *group, m *member) {
+	if m.armed != 0 && m.armed <= m.session {
+		return
+	}
+	m.armed = m.session
+	c.addTimer(timer{at: m.session, kind: timerSession, shard: s.partition, group: g.id, m: m})
 }
 
 // newMemberID returns clientID-<uuid>, as Kafka names members.
@@ -288,7 +355,8 @@ type timer struct {
 	kind   timerKind
 	shard  int32
 	group  string
-	member string
+	member string  // timerPending
+	m      *member // timerSession
 }
 
 // timers is a min-heap by (at, seq): equal deadlines fire in the order
@@ -322,6 +390,8 @@ func (h *timers) Pop() any {
 // as Kafka does when it unloads a coordinator: the node is shutting down
 // and its members will find it again after the restart.
 func (c *Coordinator) Stop() {
+	c.enter()
+	defer c.leave()
 	for _, s := range c.shards {
 		for _, id := range sortedGroupIDs(s) {
 			for _, m := range s.groups[id].members {

@@ -60,8 +60,8 @@ type member struct {
 	// a member may expire while it waits (Kafka's isNew).
 	isNew bool
 	// session is the monotonic ns at which the member expires without a
-	// heartbeat.
-	session int64
+	// heartbeat; armed is the deadline of its session timer (0: none).
+	session, armed int64
 }
 
 func (m *member) static() bool { return m.instanceID != nil }
@@ -104,6 +104,10 @@ type group struct {
 	// generation are removed (mono ns; 0 none); awaitingSync names them.
 	syncBy       int64
 	awaitingSync map[string]bool
+	// pendingCommits counts offset commits not yet durable: the expiry
+	// pass leaves the group alone meanwhile, so that it never tombstones
+	// what such a commit is about to acknowledge.
+	pendingCommits int
 }
 
 func newGroup(id string, nowMs int64) *group {

@@ -47,6 +47,9 @@ const newMemberJoinMs = 5 * 60 * 1000
 // Join handles JoinGroup; respond runs once, now or when the rebalance
 // completes.
 func (c *Coordinator) Join(now env.Time, a JoinArgs, respond func(JoinResult)) {
+	c.enter()
+	defer c.leave()
+	respond = later(c, respond)
 	fail := func(code int16) { respond(JoinResult{Code: code, MemberID: a.MemberID, Generation: -1}) }
 	if a.Group == "" {
 		fail(kerr.InvalidGroupID.Code)
@@ -122,19 +125,12 @@ func (c *Coordinator) joinKnown(now env.Time, s *shard, g *group, a JoinArgs, re
 		c.addMember(now, s, g, a.MemberID, a, respond)
 		return
 	}
-	m := g.member(a.MemberID)
-	switch {
-	case m == nil && fenced(g, a.InstanceID, a.MemberID):
-		fail(kerr.FencedInstanceID.Code)
-		return
-	case m == nil:
-		fail(kerr.UnknownMemberID.Code)
-		return
-	case fenced(g, a.InstanceID, a.MemberID):
-		fail(kerr.FencedInstanceID.Code)
-		return
-	case !g.supports(a.ProtocolType, a.Protocols):
-		fail(kerr.InconsistentGroupProtocol.Code)
+	m, code := validateMember(g, a.MemberID, a.InstanceID)
+	if code == 0 && !g.supports(a.ProtocolType, a.Protocols) {
+		code = kerr.InconsistentGroupProtocol.Code
+	}
+	if code != 0 {
+		fail(code)
 		return
 	}
 	switch g.state {
@@ -155,13 +151,25 @@ func (c *Coordinator) joinKnown(now env.Time, s *shard, g *group, a JoinArgs, re
 	}
 }
 
-// fenced reports whether instanceID belongs to another member id (KIP-345).
-func fenced(g *group, instanceID *string, memberID string) bool {
-	if instanceID == nil {
-		return false
+// validateMember finds a request's member as Kafka 4.0's ClassicGroup
+// does: a static member by its instance id (unknown: UNKNOWN_MEMBER_ID;
+// held by another member id: FENCED_INSTANCE_ID, KIP-345), a dynamic one
+// by its member id.
+func validateMember(g *group, memberID string, instanceID *string) (*member, int16) {
+	if instanceID != nil {
+		id, ok := g.static[*instanceID]
+		switch {
+		case !ok:
+			return nil, kerr.UnknownMemberID.Code
+		case id != memberID:
+			return nil, kerr.FencedInstanceID.Code
+		}
 	}
-	id, ok := g.static[*instanceID]
-	return ok && id != memberID
+	m := g.member(memberID)
+	if m == nil {
+		return nil, kerr.UnknownMemberID.Code
+	}
+	return m, 0
 }
 
 func (c *Coordinator) addMember(now env.Time, s *shard, g *group, id string, a JoinArgs, respond func(JoinResult)) {
@@ -179,7 +187,7 @@ func (c *Coordinator) addMember(now env.Time, s *shard, g *group, id string, a J
 	}
 	g.newMember = true
 	m.session = now.Mono + newMemberJoinMs*1_000_000
-	c.addTimer(timer{at: m.session, kind: timerSession, shard: s.partition, group: g.id, member: id})
+	c.armSession(s, g, m)
 	c.maybePrepareRebalance(now, s, g)
 }
 
@@ -221,9 +229,15 @@ func (c *Coordinator) replaceStatic(now env.Time, s *shard, g *group, m *member,
 	m.sessionMs, m.rebalMs = a.SessionTimeoutMs, max(a.RebalanceTimeoutMs, a.SessionTimeoutMs)
 	gen := g.generation
 	c.storeGroup(s, g, nil, func(now env.Time, code int16) {
+		if g.member(id) != m {
+			// Replaced again (or gone) while this was stored: fenced.
+			respond(JoinResult{Code: kerr.FencedInstanceID.Code, MemberID: id, Generation: -1})
+			return
+		}
 		if code != 0 {
-			if g.member(id) == m && g.generation == gen {
+			if g.generation == gen {
 				c.renameMember(g, m, id, old)
+				c.heartbeat(now, s, g, m) // its timer went with the other id
 			}
 			respond(JoinResult{Code: storeError(code), MemberID: id, Generation: -1})
 			return
@@ -329,9 +343,15 @@ func (c *Coordinator) joinDeadline(now env.Time, s *shard, g *group) {
 // Empty, and the new generation is stored.
 func (c *Coordinator) completeJoin(now env.Time, s *shard, g *group) {
 	for _, m := range slices.Clone(g.members) {
-		if m.joinWait == nil {
-			g.removeMemberEntry(m.id)
+		if m.joinWait == nil && !m.static() {
+			g.removeMemberEntry(m.id) // a static member stays until its session expires
 		}
+	}
+	if len(g.members) > 0 && !slices.ContainsFunc(g.members, func(m *member) bool { return m.joinWait != nil }) {
+		// Only static members that have not rejoined: wait for them again.
+		g.join = now.Mono + g.maxRebalanceMs()*1_000_000
+		c.addTimer(timer{at: g.join, kind: timerJoin, shard: s.partition, group: g.id})
+		return
 	}
 	g.join, g.initialDelay = 0, false
 	g.generation++
@@ -342,12 +362,16 @@ func (c *Coordinator) completeJoin(now env.Time, s *shard, g *group) {
 		return
 	}
 	g.protocol = g.selectProtocol()
-	if g.member(g.leader) == nil {
-		g.leader = g.members[0].id
+	if l := g.member(g.leader); l == nil || l.joinWait == nil {
+		i := slices.IndexFunc(g.members, func(m *member) bool { return m.joinWait != nil })
+		g.leader = g.members[i].id // the leader is a member that rejoined
 	}
 	g.setState(CompletingRebalance, now)
 	rebalMs := g.maxRebalanceMs()
 	for _, m := range g.members {
+		if m.joinWait == nil {
+			continue // a static member yet to rejoin: it learns the generation then
+		}
 		wait := m.joinWait
 		m.joinWait, m.isNew = nil, false
 		g.awaitingSync[m.id] = true

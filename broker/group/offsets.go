@@ -34,6 +34,9 @@ type CommitOffset struct {
 // Commit handles OffsetCommit; respond gets one code per offset, once the
 // commit is durable (or refused).
 func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) {
+	c.enter()
+	defer c.leave()
+	respond = later(c, respond)
 	codes := make([]int16, len(a.Offsets))
 	all := func(code int16) []int16 {
 		for i := range codes {
@@ -72,10 +75,12 @@ func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) 
 			g.offsets[a.Offsets[i].TopicPartition] = toOffset(a.Offsets[i], now.WallMs)
 		}
 		respond(codes)
-		c.host.Append(s.partition, batch(now.WallMs, recs), func(env.Time, int16) {})
+		c.append(s.partition, batch(now.WallMs, recs), func(env.Time, int16) {})
 		return
 	}
-	c.host.Append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {
+	g.pendingCommits++
+	c.append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {
+		g.pendingCommits--
 		code = storeError(code)
 		for _, i := range written {
 			codes[i] = code
@@ -115,19 +120,21 @@ func (c *Coordinator) commitTarget(now env.Time, a CommitArgs) (*shard, *group, 
 		return nil, nil, kerr.IllegalGeneration.Code
 	case g.state == Dead:
 		return nil, nil, kerr.CoordinatorNotAvailable.Code
-	case fenced(g, a.InstanceID, a.MemberID):
-		return nil, nil, kerr.FencedInstanceID.Code
 	case a.Generation < 0 && g.state == Empty:
-		return s, g, 0
-	case g.state == CompletingRebalance:
-		return nil, nil, kerr.RebalanceInProgress.Code
+		return s, g, 0 // a simple consumer (or an admin client)
+	case a.Generation < 0 && a.MemberID == "" && a.InstanceID == nil:
+		return nil, nil, kerr.UnknownMemberID.Code // only an Empty group takes those
 	}
-	m := g.member(a.MemberID)
+	// Kafka 4.0's ClassicGroup.validateOffsetCommit order: the member,
+	// its generation, then a rebalance still completing.
+	m, code := validateMember(g, a.MemberID, a.InstanceID)
 	switch {
-	case m == nil:
-		return nil, nil, kerr.UnknownMemberID.Code
+	case code != 0:
+		return nil, nil, code
 	case a.Generation != g.generation:
 		return nil, nil, kerr.IllegalGeneration.Code
+	case g.state == CompletingRebalance:
+		return nil, nil, kerr.RebalanceInProgress.Code
 	}
 	c.heartbeat(now, s, g, m)
 	return s, g, 0
@@ -177,6 +184,11 @@ func compareTP(a, b TopicPartition) int {
 // partition, once the deletions are durable. A non-empty group's offsets
 // may go only for topics it does not subscribe to.
 func (c *Coordinator) DeleteOffsets(now env.Time, groupID string, tps []TopicPartition, respond func(int16, []int16)) {
+	c.enter()
+	defer c.leave()
+	orig := respond
+	answer := later(c, func(r deleteOffsetsResult) { orig(r.top, r.codes) })
+	respond = func(top int16, codes []int16) { answer(deleteOffsetsResult{top, codes}) }
 	codes := make([]int16, len(tps))
 	s, code := c.shardFor(groupID)
 	if code != 0 {
@@ -209,7 +221,7 @@ func (c *Coordinator) DeleteOffsets(now env.Time, groupID string, tps []TopicPar
 		respond(0, codes)
 		return
 	}
-	c.host.Append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {
+	c.append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {
 		if code = storeError(code); code != 0 {
 			respond(code, codes)
 			return
@@ -219,4 +231,9 @@ func (c *Coordinator) DeleteOffsets(now env.Time, groupID string, tps []TopicPar
 		}
 		respond(0, codes)
 	})
+}
+
+type deleteOffsetsResult struct {
+	top   int16
+	codes []int16
 }

@@ -84,7 +84,7 @@ func record(key, value []byte) kmsg.Record {
 // done with the outcome.
 func (c *Coordinator) storeGroup(s *shard, g *group, assign map[string][]byte, done func(env.Time, int16)) {
 	b := batch(g.stateMs, []kmsg.Record{record(groupKey(g.id), groupValue(g, assign))})
-	c.host.Append(s.partition, b, done)
+	c.append(s.partition, b, done)
 }
 
 func (c *Coordinator) logStoreFailure(g *group) func(env.Time, int16) {

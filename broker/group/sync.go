@@ -37,6 +37,9 @@ type SyncResult struct {
 // Sync handles SyncGroup; respond runs once, now or when the leader's
 // assignment is stored.
 func (c *Coordinator) Sync(now env.Time, a SyncArgs, respond func(SyncResult)) {
+	c.enter()
+	defer c.leave()
+	respond = later(c, respond)
 	s, g, m, code := c.memberCheck(a.Group, a.MemberID, a.InstanceID, a.Generation)
 	if code == 0 && (a.ProtocolType != nil && *a.ProtocolType != g.protocolType || a.Protocol != nil && *a.Protocol != g.protocol) {
 		code = kerr.InconsistentGroupProtocol.Code
@@ -121,13 +124,11 @@ func (c *Coordinator) memberCheck(groupID, memberID string, instanceID *string, 
 		return s, nil, nil, kerr.UnknownMemberID.Code
 	case g.state == Dead:
 		return s, g, nil, kerr.CoordinatorNotAvailable.Code
-	case fenced(g, instanceID, memberID):
-		return s, g, nil, kerr.FencedInstanceID.Code
 	}
-	m := g.member(memberID)
+	m, code := validateMember(g, memberID, instanceID)
 	switch {
-	case m == nil:
-		return s, g, nil, kerr.UnknownMemberID.Code
+	case code != 0:
+		return s, g, nil, code
 	case generation != g.generation:
 		return s, g, m, kerr.IllegalGeneration.Code
 	}
@@ -144,6 +145,8 @@ type HeartbeatArgs struct {
 
 // Heartbeat handles Heartbeat and returns its error code.
 func (c *Coordinator) Heartbeat(now env.Time, a HeartbeatArgs) int16 {
+	c.enter()
+	defer c.leave()
 	s, g, m, code := c.memberCheck(a.Group, a.MemberID, a.InstanceID, a.Generation)
 	if code != 0 {
 		return code
@@ -167,6 +170,8 @@ type LeaveMember struct {
 
 // Leave handles LeaveGroup: the top-level code and one code per member.
 func (c *Coordinator) Leave(now env.Time, groupID string, members []LeaveMember) (int16, []int16) {
+	c.enter()
+	defer c.leave()
 	codes := make([]int16, len(members))
 	if groupID == "" {
 		return kerr.InvalidGroupID.Code, codes

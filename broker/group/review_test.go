@@ -1,0 +1,125 @@
+package group
+
+// Goal: the cases a review found, each a deterministic test: a reply that
+// calls back into the coordinator finds its state whole (the broker runs
+// queued requests inline when it sends a reply); static members are kept
+// through a rebalance they miss; a static instance replaced twice while
+// the first replacement is stored fences the first; a failed replacement
+// keeps the member's session timer; the expiry pass never tombstones a
+// group with a commit in flight; heartbeats do not grow the timer heap.
+
+import (
+	"testing"
+
+	"github.com/takhin-io/takhin/env"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+func TestAReplyMayCallBackIn(t *testing.T) {
+	w := newWorld(t)
+	ids, _ := w.stableGroup("g", "a", "b")
+	c := w.member("g", "c") // a rebalance: b's and a's rejoins park
+	var bAnswered bool
+	w.c.Join(w.now, JoinArgs{Version: 9, Group: "g", MemberID: ids[1], SessionTimeoutMs: 10_000, RebalanceTimeoutMs: 30_000,
+		ProtocolType: "consumer", Protocols: []Protocol{{Name: "range", Metadata: []byte("m")}}}, func(JoinResult) {
+		// The broker sends b's answer and runs b's queued LeaveGroup
+		// inline, in the middle of the answers of the completed join.
+		bAnswered = true
+		w.c.Leave(w.now, "g", []LeaveMember{{MemberID: ids[1]}})
+	})
+	a := w.join(JoinArgs{Group: "g", ClientID: "a", MemberID: ids[0]})
+	if !a.got || !c.got || !bAnswered {
+		t.Fatalf("joins: a %+v, c %+v, b answered %v", a, c, bAnswered)
+	}
+	if d := w.c.Describe("g"); len(d.Members) != 2 || d.State != "PreparingRebalance" {
+		t.Fatalf("after b left from inside its answer: %+v", d)
+	}
+}
+
+func TestStaticMemberMissingARebalanceIsKept(t *testing.T) {
+	w := newWorld(t)
+	inst := "s"
+	static := w.join(JoinArgs{Group: "g", ClientID: "s", InstanceID: &inst, SessionTimeoutMs: 300_000})
+	dyn := w.member("g", "d")
+	w.advance(100)
+	w.advance(100)
+	if !static.got || !dyn.got {
+		t.Fatal("first generation not formed")
+	}
+	// A new member joins; only the dynamic member rejoins.
+	w.member("g", "e")
+	w.join(JoinArgs{Group: "g", ClientID: "d", MemberID: dyn.r.MemberID})
+	w.advance(30_000) // the rebalance timeout
+	d := w.c.Describe("g")
+	if d.State != "CompletingRebalance" || len(d.Members) != 3 {
+		t.Fatalf("the static member must stay through a rebalance it missed: %+v", d)
+	}
+}
+
+func TestStaticReplacedTwiceWhileStoring(t *testing.T) {
+	w := newWorld(t)
+	inst := "s"
+	first := w.join(JoinArgs{Group: "g", ClientID: "s", InstanceID: &inst})
+	w.advance(100)
+	w.sync("g", first.r.Generation, first.r.MemberID, []Assignment{{first.r.MemberID, []byte("a")}})
+	w.log.auto = false
+	one := w.join(JoinArgs{Group: "g", ClientID: "s", InstanceID: &inst, Version: 9})
+	two := w.join(JoinArgs{Group: "g", ClientID: "s", InstanceID: &inst, Version: 9})
+	w.log.auto = true
+	w.log.settle()
+	if !one.got || !two.got || one.r.Code != kerr.FencedInstanceID.Code || two.r.Code != 0 {
+		t.Fatalf("the first replacement must be fenced by the second: %+v / %+v", one.r, two.r)
+	}
+}
+
+func TestFailedStaticReplacementKeepsTheSession(t *testing.T) {
+	w := newWorld(t)
+	inst := "s"
+	first := w.join(JoinArgs{Group: "g", ClientID: "s", InstanceID: &inst})
+	w.advance(100)
+	w.sync("g", first.r.Generation, first.r.MemberID, []Assignment{{first.r.MemberID, []byte("a")}})
+	w.log.failNext = kerr.KafkaStorageError.Code
+	if r := w.join(JoinArgs{Group: "g", ClientID: "s", InstanceID: &inst, Version: 9}); r.r.Code != kerr.NotCoordinator.Code {
+		t.Fatalf("replacement over a failed store: %+v", r.r)
+	}
+	w.advance(10_001)
+	if d := w.c.Describe("g"); d.State != "Empty" {
+		t.Fatalf("the reverted member never expired: %+v", d)
+	}
+}
+
+func TestExpiryLeavesAGroupWithACommitInFlight(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.OffsetsRetentionMs, w.cfg.OffsetsRetentionCheckMs = 60_000, 10_000
+	w.start()
+	tp := TopicPartition{"t", 0}
+	w.c.Commit(w.now, CommitArgs{Group: "s", Generation: -1, Offsets: []CommitOffset{{TopicPartition: tp, Offset: 1}}}, func([]int16) {})
+	w.advance(59_000)
+	w.log.auto = false
+	var codes []int16
+	w.c.Commit(w.now, CommitArgs{Group: "s", Generation: -1, Offsets: []CommitOffset{{TopicPartition: tp, Offset: 2}}}, func(c []int16) { codes = c })
+	w.advance(11_000) // the first commit is past retention; the second is in flight
+	w.log.auto = true
+	w.log.settle()
+	if codes[0] != 0 {
+		t.Fatalf("commit: %v", codes)
+	}
+	w.start()
+	if o, _ := w.c.Fetch("s", []TopicPartition{tp}); o[0].Offset.Offset != 2 {
+		t.Fatalf("an acknowledged commit was lost to expiry: %+v", o)
+	}
+}
+
+func TestHeartbeatsDoNotGrowTheTimers(t *testing.T) {
+	w := newWorld(t)
+	ids, gen := w.stableGroup("g", "a")
+	before := len(w.c.timers)
+	for i := 0; i < 1000; i++ {
+		w.now.Mono += 1_000_000
+		w.c.Heartbeat(w.now, HeartbeatArgs{Group: "g", Generation: gen, MemberID: ids[0]})
+	}
+	if len(w.c.timers) > before+1 {
+		t.Fatalf("%d timers after 1000 heartbeats, %d before", len(w.c.timers), before)
+	}
+	_ = env.Time{}
+}
