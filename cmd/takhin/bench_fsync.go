@@ -20,6 +20,34 @@ type fsyncResult struct {
 	P50Ms   float64 `json:"p50_ms"`
 	P99Ms   float64 `json:"p99_ms"`
 	MaxMs   float64 `json:"max_ms"`
+	// WriteMBps is the disk's sequential write bandwidth: 256 MiB appended
+	// in 1 MiB writes, then fsynced, as a log segment is written.
+	WriteMBps float64 `json:"write_mbps"`
+}
+
+const bandwidthProbeBytes, bandwidthProbeChunk = 256 << 20, 1 << 20
+
+// probeBandwidth measures WriteMBps in dir.
+func probeBandwidth(dir string) (float64, error) {
+	path := filepath.Join(dir, "bandwidth-probe")
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	chunk := make([]byte, bandwidthProbeChunk)
+	start := time.Now()
+	for n := 0; n < bandwidthProbeBytes; n += len(chunk) {
+		chunk[0] = byte(n)
+		if _, err := f.Write(chunk); err != nil {
+			return 0, err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("fsync: %w", err)
+	}
+	return float64(bandwidthProbeBytes) / 1e6 / time.Since(start).Seconds(), nil
 }
 
 // probeFsync times samples rounds of (write 4 KiB at the end of a file,
