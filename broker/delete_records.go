@@ -9,7 +9,8 @@ package broker
 // are INVALID_TOPIC_EXCEPTION; a topic whose cleanup.policy lacks delete
 // is POLICY_VIOLATION, as Kafka refuses DeleteRecords on compacted-only
 // topics. The request's timeout is not used: the answer waits for the
-// checkpoint's fsync, which is bounded.
+// checkpoint's fsync, after the background chunk in flight (between two
+// retention chunks; a compaction pass in progress runs to its end first).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"

@@ -145,3 +145,27 @@ func TestBackgroundFailures(t *testing.T) {
 		t.Fatalf("a failed sync in a background chunk must be process-fatal: %+v", rd.Failure)
 	}
 }
+
+// A DeleteRecords waiting behind a chunked retention pass runs between two
+// of its chunks, and the pass resumes at the next tick.
+func TestDeleteRecordsGoesBetweenRetentionChunks(t *testing.T) {
+	h := newHarness(t, retentionConfig())
+	h.recovered(0, 0)
+	h.produced(1, 5)
+	rd := h.tick(1000)
+	if len(rd.Background) != 1 || rd.Background[0].Retention == nil {
+		t.Fatalf("retention: %s", formatReady(rd))
+	}
+	h.admin(100, replication.DeleteRecords{Now: h.now, ID: 100, Offset: 3})
+	rd = h.backgroundDone(rd.Background[0].ID, 0, true, nil)
+	if len(rd.Background) != 1 || rd.Background[0].SetStart != 3 {
+		t.Fatalf("the DeleteRecords must run before the next retention chunk: %s", formatReady(rd))
+	}
+	h.backgroundDone(rd.Background[0].ID, 3, false, nil)
+	if r := h.reply(100); r.Err != nil || r.LogStart != 3 {
+		t.Fatalf("reply: %+v", r)
+	}
+	if rd := h.tick(1001); len(rd.Background) != 1 || rd.Background[0].Retention == nil {
+		t.Fatalf("retention must resume at the next tick: %s", formatReady(rd))
+	}
+}

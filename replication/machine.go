@@ -113,6 +113,10 @@ func (p *Partition) stepBackgroundDone(e BackgroundDone) error {
 		p.continueClean(task)
 	case task.Clean != nil:
 		p.nextCleanMono = e.Now.Mono + p.cfg.CleanerBackoffMs*1_000_000
+	case task.SetStart > 0:
+		// A DeleteRecords: the retention schedule is untouched.
+	case e.More && len(p.deletes) > 0:
+		p.nextRetentionMono = e.Now.Mono // waiting DeleteRecords first; retention resumes next tick
 	case e.More:
 		p.startRetention(e.Now.WallMs)
 	default:
