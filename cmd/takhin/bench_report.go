@@ -74,7 +74,7 @@ func writeCompareText(out io.Writer, rep *compareReport) {
 	f := rep.Fsync
 	fmt.Fprintf(out, "  fsync    4 KiB append + fsync x %d in %s: p50 %.3f ms  p99 %.3f ms  max %.3f ms\n",
 		f.Samples, f.Dir, f.P50Ms, f.P99Ms, f.MaxMs)
-	fmt.Fprintf(out, "  disk     256 MiB in 1 MiB appends + fsync: %.0f MB/s\n\n", f.WriteMBps)
+	fmt.Fprintf(out, "  disk     256 MiB in 1 MiB appends, each fsynced: %.0f MB/s\n\n", f.WriteMBps)
 	writeRuns(out, rep)
 	writeRatios(out, rep)
 	writeLatencies(out, rep)
