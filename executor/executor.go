@@ -157,7 +157,13 @@ func (s *Store) Background(t replication.Task, now env.Time) replication.Backgro
 // is as it was; a later pass retries); any other error is the task's.
 func (s *Store) cleanChunk(t replication.Task) (more bool, err error) {
 	if s.clean == nil || s.cleanPass != t.CleanPass {
-		pass, err := s.Log.StartClean(*t.Clean)
+		// Only what is below the recovery point is cleaned: a bad batch
+		// there fail-stops the partition at recovery, where above it
+		// recovery would truncate, and truncating behind the gaps a clean
+		// leaves would hand out their offsets again (simulator seed 559).
+		policy := *t.Clean
+		policy.HighWatermark = min(policy.HighWatermark, s.Log.RecoveryPoint())
+		pass, err := s.Log.StartClean(policy)
 		if err != nil {
 			return false, err
 		}

@@ -152,6 +152,7 @@ var regressionSeeds = []uint64{
 var cleanupRegressionSeeds = []uint64{
 	113, // a failed sync in a compaction chunk fail-stopped the partition for good
 	460, // the same in a retention chunk (the start offset's checkpoint)
+	559, // a clean above the recovery point, then a truncation behind its gaps, reused offsets
 }
 
 func TestRegressionSeeds(t *testing.T) {
