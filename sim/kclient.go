@@ -185,18 +185,27 @@ func (c *kclient) send(req kmsg.Request, on func(kmsg.Response)) {
 // response decodes a response frame: the correlation id, then a tag
 // buffer for flexible responses other than ApiVersions, then the body.
 func (c *kclient) response(frame []byte) {
-	call := c.waiting
-	if call == nil || len(frame) < 4 || int32(binary.BigEndian.Uint32(frame)) != call.corr {
-		c.n.sink.violation("%s: response out of order or unexpected", c.name)
-		return
+	if call, resp, ok := takeResponse(&c.waiting, frame, c.name, c.n.sink); ok {
+		call.on(resp)
 	}
-	c.waiting = nil
+}
+
+// takeResponse matches a response frame to the call in flight (*waiting,
+// which it clears) and decodes it; an unexpected or undecodable frame is
+// a violation.
+func takeResponse(waiting **kcall, frame []byte, name string, sink sink) (*kcall, kmsg.Response, bool) {
+	call := *waiting
+	if call == nil || len(frame) < 4 || int32(binary.BigEndian.Uint32(frame)) != call.corr {
+		sink.violation("%s: response out of order or unexpected", name)
+		return nil, nil, false
+	}
+	*waiting = nil
 	resp, err := decodeResponse(call.req, frame)
 	if err != nil {
-		c.n.sink.violation("%s: %v", c.name, err)
-		return
+		sink.violation("%s: %v", name, err)
+		return nil, nil, false
 	}
-	call.on(resp)
+	return call, resp, true
 }
 
 // decodeResponse decodes the body of a response frame to req (after its

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -241,18 +240,9 @@ func (m *kmember) send(req kmsg.Request, on func(kmsg.Response)) {
 }
 
 func (m *kmember) response(frame []byte) {
-	call := m.waiting
-	if call == nil || len(frame) < 4 || int32(binary.BigEndian.Uint32(frame)) != call.corr {
-		m.n.sink.violation("%s: response out of order or unexpected", m.name)
-		return
+	if call, resp, ok := takeResponse(&m.waiting, frame, m.name, m.n.sink); ok {
+		call.on(resp)
 	}
-	m.waiting = nil
-	resp, err := decodeResponse(call.req, frame)
-	if err != nil {
-		m.n.sink.violation("%s: %v", m.name, err)
-		return
-	}
-	call.on(resp)
 }
 
 // crash stops the member at once, as a killed process: its connection
