@@ -32,7 +32,9 @@ type Options struct {
 	DeletedBelow []Watermark
 	// Compacted lists the partitions whose log is compacted: a value is
 	// superseded when a value of the same Send.RecordKey was observed at a
-	// higher offset. A superseded value is exempt from lost-write and
+	// higher offset, or a write of that key may have landed unobserved
+	// (indeterminate: it may have superseded the value and been compacted
+	// away itself). A superseded value is exempt from lost-write and
 	// unseen (ReasonSuperseded), and consumers may skip its offset. The
 	// latest value of each key is checked as ever.
 	Compacted []string
@@ -110,6 +112,7 @@ type partitionIndex struct {
 	// deletedBelow is its Options.DeletedBelow watermark (0: none).
 	compacted    bool
 	latest       map[string]Offset
+	unplaced     map[string]bool // keys with a write that may have landed unseen
 	deletedBelow Offset
 }
 
@@ -152,12 +155,23 @@ func (a *analysis) indexLatest(p *partitionIndex) {
 	if !p.compacted {
 		return
 	}
-	p.latest = map[string]Offset{}
+	p.latest, p.unplaced = map[string]Offset{}, map[string]bool{}
+	seen := map[string]bool{}
 	for _, s := range p.sightings {
+		seen[s.value] = true
 		if _, send, ok := a.send(p, s.value); ok {
 			if o, seen := p.latest[send.RecordKey]; !seen || s.offset > o {
 				p.latest[send.RecordKey] = s.offset
 			}
+		}
+	}
+	// A write nobody observed that may have landed (indeterminate or
+	// pending) may be the one that superseded a value and was compacted
+	// away in turn: its key's values are not held to the check.
+	for value, id := range p.writer {
+		op := &a.ops[id]
+		if !seen[value] && (op.Outcome == Indeterminate || op.Outcome == Pending) {
+			p.unplaced[op.Op.(Send).RecordKey] = true
 		}
 	}
 }
@@ -169,7 +183,7 @@ func (a *analysis) superseded(p *partitionIndex, value string, offset Offset) bo
 		return false
 	}
 	_, send, ok := a.send(p, value)
-	return ok && p.latest[send.RecordKey] > offset
+	return ok && (p.latest[send.RecordKey] > offset || p.unplaced[send.RecordKey])
 }
 
 func (p *partitionIndex) add(op *Operation) error {
@@ -203,6 +217,11 @@ func (a *analysis) indexKnown(p *partitionIndex) {
 		if !s.poll && a.crashExempt(p, s.value) || a.superseded(p, s.value, s.offset) {
 			continue // consumers may skip it
 		}
+		if p.compacted && a.inLossWindow(p, s.offset) {
+			// Lost, its offset reused by a later write that compaction
+			// may remove in turn: the offset may read as a gap.
+			continue
+		}
 		if !slices.Contains(p.valuesAt[s.offset], s.value) {
 			p.valuesAt[s.offset] = append(p.valuesAt[s.offset], s.value)
 		}
@@ -229,12 +248,20 @@ func (a *analysis) crashExempt(p *partitionIndex, value string) bool {
 	return ok && a.opts.Crashes && s.Acks == 1
 }
 
+// inLossWindow: offset lies in one of p's Options.AllowedLoss windows.
+func (a *analysis) inLossWindow(p *partitionIndex, offset Offset) bool {
+	for _, w := range a.opts.AllowedLoss {
+		if w.Partition == p.key && offset >= w.From {
+			return true
+		}
+	}
+	return false
+}
+
 // exemption is why an acknowledged, never-polled value is excused, if it is.
 func (a *analysis) exemption(p *partitionIndex, s sighting) (Reason, bool) {
-	for _, w := range a.opts.AllowedLoss {
-		if w.Partition == p.key && s.offset >= w.From {
-			return ReasonAllowedLoss, true
-		}
+	if a.inLossWindow(p, s.offset) {
+		return ReasonAllowedLoss, true
 	}
 	if a.crashExempt(p, s.value) {
 		return ReasonAcks1Crash, true

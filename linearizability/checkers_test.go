@@ -168,6 +168,40 @@ var checkCases = []checkCase{
 		want:   map[Checker]int{LostWrite: 1, PollSkip: 1},
 		exempt: map[Reason]int{ReasonSuperseded: 1},
 		build:  compactedLatestLost},
+	{name: "compacted: a lost value's offset, reused and compacted away, may read as a gap",
+		opts:   Options{Compacted: []string{"t/0"}, AllowedLoss: []LossWindow{{Partition: "t/0", From: 1}}},
+		exempt: map[Reason]int{ReasonAllowedLoss: 1},
+		build:  compactedReuse},
+	{name: "compacted: without the loss window the same gap is a skip",
+		opts:  Options{Compacted: []string{"t/0"}},
+		want:  map[Checker]int{LostWrite: 1, PollSkip: 1},
+		build: compactedReuse},
+	{name: "compacted: a write of the key that may have landed unseen may supersede",
+		opts:   Options{Compacted: []string{"t/0"}},
+		exempt: map[Reason]int{ReasonSuperseded: 1},
+		build:  compactedUnseenSuperseder},
+}
+
+// compactedReuse: b at offset 1 is lost (a truncation), offset 1 is
+// reused by d (its send's answer lost), which e, a later write of its
+// key, supersedes and compaction removes: a consumer reads 0 then 2.
+func compactedReuse(s *script) {
+	s.sendOK(0, keyed("t/0", "a", "x"), 0)
+	s.sendOK(0, keyed("t/0", "b", "y"), 1)
+	s.sendOutcome(0, keyed("t/0", "d", "z"), Indeterminate)
+	s.sendOK(0, keyed("t/0", "e", "z"), 2)
+	s.poll(1, "t/0", 0, rec(0, "a"), rec(2, "e"))
+}
+
+// compactedUnseenSuperseder: b (key y) vanishes; the only other write of
+// y is indeterminate and never observed (it may have landed, superseded
+// b, and been superseded and compacted itself).
+func compactedUnseenSuperseder(s *script) {
+	s.sendOK(0, keyed("t/0", "a", "x"), 0)
+	s.sendOK(0, keyed("t/0", "b", "y"), 1)
+	s.sendOutcome(0, keyed("t/0", "c", "y"), Indeterminate)
+	s.sendOK(0, keyed("t/0", "d", "x"), 3)
+	s.poll(1, "t/0", 0, rec(0, "a"), rec(3, "d"))
 }
 
 // deletedHead: offsets 0 and 1 are deleted; a consumer at 0 continues at
