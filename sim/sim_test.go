@@ -150,9 +150,10 @@ var regressionSeeds = []uint64{
 // cleanupRegressionSeeds found bugs with the retention and compaction
 // options on: they replay with every option.
 var cleanupRegressionSeeds = []uint64{
-	113, // a failed sync in a compaction chunk fail-stopped the partition for good
-	460, // the same in a retention chunk (the start offset's checkpoint)
-	559, // a clean above the recovery point, then a truncation behind its gaps, reused offsets
+	113,             // a failed sync in a compaction chunk fail-stopped the partition for good
+	460,             // the same in a retention chunk (the start offset's checkpoint)
+	559,             // a clean above the recovery point, then a truncation behind its gaps, reused offsets
+	171335345878051, // a false poll-skip: a lost value's reused offset compacted into a gap
 }
 
 func TestRegressionSeeds(t *testing.T) {
