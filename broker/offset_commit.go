@@ -6,7 +6,9 @@ package broker
 // UNKNOWN_TOPIC_OR_PARTITION, metadata beyond offset.metadata.max.bytes
 // OFFSET_METADATA_TOO_LARGE. The answer waits until the commit's batch
 // is durable in __consumer_offsets. The retention time of v2-4 is ignored,
-// as in Kafka: offsets.retention.minutes decides.
+// as in Kafka: offsets.retention.minutes decides. A member's commit to a
+// group that does not exist is ILLEGAL_GENERATION, and from v9
+// GROUP_ID_NOT_FOUND, as Kafka 4.0 answers.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -17,7 +19,8 @@ import (
 
 func handleOffsetCommit(b *Broker, r *request) {
 	req := r.kreq.(*kmsg.OffsetCommitRequest)
-	a := group.CommitArgs{Group: req.Group, Generation: req.Generation, MemberID: req.MemberID, InstanceID: req.InstanceID}
+	a := group.CommitArgs{Version: r.hdr.APIVersion, Group: req.Group, Generation: req.Generation, MemberID: req.MemberID,
+		InstanceID: req.InstanceID}
 	for _, t := range req.Topics {
 		topic, known := b.topic(t.Topic)
 		for _, p := range t.Partitions {

@@ -169,31 +169,26 @@ func tombstones(g *group) []kmsg.Record {
 	return append(recs, record(groupKey(g.id), nil))
 }
 
-// expireOffsets is the offsets.retention.check.interval.ms pass: an Empty
-// consumer group's offsets expire offsets.retention.minutes after it
-// became Empty; a simple group's (no protocol type) each that long after
-// its commit. An Empty group left with no offsets is deleted.
+// expireOffsets is the offsets.retention.check.interval.ms pass (KIP-211):
+// an Empty consumer group's offsets expire offsets.retention.minutes after
+// it became Empty; a simple group's (no protocol type) each that long
+// after its commit, and so do a live consumer group's offsets of topics
+// it no longer subscribes to. An Empty group left with no offsets is
+// deleted.
 func (c *Coordinator) expireOffsets(now env.Time, s *shard) {
 	retention := c.cfg.OffsetsRetentionMs
 	var recs []kmsg.Record
 	for _, id := range sortedGroupIDs(s) {
 		g := s.groups[id]
-		if g.state != Empty || g.pendingCommits > 0 {
+		if g.pendingCommits > 0 {
 			continue
 		}
-		var gone []TopicPartition
-		for tp, o := range g.offsets {
-			if g.protocolType != "" && now.WallMs-g.stateMs >= retention ||
-				g.protocolType == "" && now.WallMs-o.CommitTimestamp >= retention {
-				gone = append(gone, tp)
-			}
-		}
-		slices.SortFunc(gone, compareTP)
+		gone := expired(g, now.WallMs, retention)
 		for _, tp := range gone {
 			delete(g.offsets, tp)
 			recs = append(recs, record(offsetKey(id, tp), nil))
 		}
-		if len(g.offsets) == 0 && len(g.pending) == 0 {
+		if g.state == Empty && len(g.offsets) == 0 && len(g.pending) == 0 {
 			g.state = Dead
 			delete(s.groups, id)
 			recs = append(recs, record(groupKey(id), nil))
@@ -225,3 +220,31 @@ func (c *Coordinator) Counts() map[string]int {
 	}
 	return out
 }
+
+// expired lists, sorted, g's offsets that have expired at nowMs.
+func expired(g *group, nowMs, retention int64) []TopicPartition {
+	var subscribed map[string]bool
+	known := false
+	if g.state != Empty {
+		if subscribed, known = g.subscribed(); !known {
+			return nil // a live group whose subscriptions are unknown keeps everything
+		}
+	}
+	var gone []TopicPartition
+	for tp, o := range g.offsets {
+		byCommit := aged(nowMs, o.CommitTimestamp, retention)
+		switch {
+		case g.state != Empty:
+			if !subscribed[tp.Topic] && byCommit {
+				gone = append(gone, tp)
+			}
+		case g.protocolType != "" && aged(nowMs, g.stateMs, retention), g.protocolType == "" && byCommit:
+			gone = append(gone, tp)
+		}
+	}
+	slices.SortFunc(gone, compareTP)
+	return gone
+}
+
+// aged reports whether since is at least retention old at nowMs.
+func aged(nowMs, since, retention int64) bool { return nowMs-since >= retention }

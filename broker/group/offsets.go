@@ -14,6 +14,7 @@ import (
 // CommitArgs is an OffsetCommit request: Generation -1 and no member id
 // for a simple consumer.
 type CommitArgs struct {
+	Version    int16 // OffsetCommit's: from v9 a missing group is GROUP_ID_NOT_FOUND
 	Group      string
 	Generation int32
 	MemberID   string
@@ -116,6 +117,8 @@ func (c *Coordinator) commitTarget(now env.Time, a CommitArgs) (*shard, *group, 
 		g = newGroup(a.Group, now.WallMs)
 		s.groups[a.Group] = g
 		return s, g, 0
+	case g == nil && a.Version >= 9:
+		return nil, nil, kerr.GroupIDNotFound.Code
 	case g == nil:
 		return nil, nil, kerr.IllegalGeneration.Code
 	case g.state == Dead:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/takhin-io/takhin/env"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func TestAReplyMayCallBackIn(t *testing.T) {
@@ -122,4 +123,51 @@ func TestHeartbeatsDoNotGrowTheTimers(t *testing.T) {
 		t.Fatalf("%d timers after 1000 heartbeats, %d before", len(w.c.timers), before)
 	}
 	_ = env.Time{}
+}
+
+func TestCommitToAMissingGroupByVersion(t *testing.T) {
+	w := newWorld(t)
+	var codes []int16
+	commit := CommitArgs{Group: "nope", Generation: 3, MemberID: "m", Offsets: []CommitOffset{{TopicPartition: TopicPartition{"t", 0}, Offset: 1}}}
+	for _, c := range []struct {
+		version int16
+		want    int16
+	}{{8, kerr.IllegalGeneration.Code}, {9, kerr.GroupIDNotFound.Code}} {
+		commit.Version = c.version
+		w.c.Commit(w.now, commit, func(got []int16) { codes = got })
+		if codes[0] != c.want {
+			t.Errorf("v%d: %d, want %d", c.version, codes[0], c.want)
+		}
+	}
+}
+
+// A live consumer group's offsets of a topic it no longer subscribes to
+// expire by their commit time (KIP-211); those of its topics stay.
+func TestLiveGroupOffsetsOfUnsubscribedTopicsExpire(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.OffsetsRetentionMs, w.cfg.OffsetsRetentionCheckMs = 60_000, 10_000
+	w.start()
+	md := kmsg.NewConsumerMemberMetadata()
+	md.Topics = []string{"kept"}
+	first := w.join(JoinArgs{Group: "g", ClientID: "a", Protocols: []Protocol{{Name: "range", Metadata: md.AppendTo(nil)}}})
+	j := w.join(JoinArgs{Group: "g", ClientID: "a", MemberID: first.r.MemberID, Protocols: []Protocol{{Name: "range", Metadata: md.AppendTo(nil)}}})
+	for i := 0; i < 5 && !j.got; i++ {
+		w.advance(100)
+	}
+	w.sync("g", j.r.Generation, j.r.MemberID, []Assignment{{j.r.MemberID, []byte("x")}})
+	kept, old := TopicPartition{"kept", 0}, TopicPartition{"old", 0}
+	var codes []int16
+	w.c.Commit(w.now, CommitArgs{Group: "g", Generation: j.r.Generation, MemberID: j.r.MemberID,
+		Offsets: []CommitOffset{{TopicPartition: kept, Offset: 1}, {TopicPartition: old, Offset: 2}}}, func(c []int16) { codes = c })
+	if codes[0] != 0 || codes[1] != 0 || w.state("g") != "Stable" {
+		t.Fatalf("commit: %v, state %s", codes, w.state("g"))
+	}
+	for i := 0; i < 16; i++ { // heartbeat through 80 s
+		w.advance(5_000)
+		w.c.Heartbeat(w.now, HeartbeatArgs{Group: "g", Generation: j.r.Generation, MemberID: j.r.MemberID})
+	}
+	got, _ := w.c.Fetch("g", []TopicPartition{kept, old})
+	if w.state("g") != "Stable" || got[0].Offset.Offset != 1 || got[1].Offset.Offset != -1 {
+		t.Fatalf("offsets after retention: %+v", got)
+	}
 }
