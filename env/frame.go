@@ -25,6 +25,12 @@ const (
 	// what already arrived) and grows as bytes arrive, so a 4-byte header
 	// declaring 100 MiB pins no more than this until the bytes come.
 	bodyPreallocBytesMax = 64 << 10
+	// bodyGrowth: a growing body buffer holds at most this many times the
+	// bytes that arrived, so a large frame gets its whole buffer once a
+	// sixteenth of it is here (a 1 MiB produce costs one or two
+	// allocations, not five doublings) while a peer still pins at most 16
+	// bytes per byte it sent.
+	bodyGrowth = 16
 	// pendingRetainBytes: an empty pending buffer keeps its capacity up to
 	// this size for the next Feed; a larger one is released, so one burst
 	// does not pin memory for the connection's life.
@@ -173,20 +179,30 @@ func (f *Framer) fail(err error) {
 }
 
 // startBody begins a frame of size bytes whose first bytes are in rest
-// (fewer than size). The buffer holds the whole frame if it is small,
-// otherwise what arrived or bodyPreallocBytesMax, whichever is more.
+// (fewer than size).
 func (f *Framer) startBody(size int, rest []byte) {
-	capacity := size
-	if size > bodyPreallocBytesMax {
-		capacity = max(len(rest), bodyPreallocBytesMax)
+	f.body, f.bodyBytes, f.inBody = nil, size, true
+	f.reserve(len(rest))
+	f.body = append(f.body, rest...)
+}
+
+// reserve makes room in the body for n more bytes. The buffer holds the
+// whole frame if it is at most bodyPreallocBytesMax, otherwise at most
+// max(bodyPreallocBytesMax, bodyGrowth × the bytes it will then hold), and
+// never more than the declared size, so a frame costs O(size) copying and
+// a peer pins memory only in proportion to what it sent.
+func (f *Framer) reserve(n int) {
+	if cap(f.body)-len(f.body) >= n {
+		return
 	}
-	f.body = append(make([]byte, 0, capacity), rest...)
-	f.bodyBytes, f.inBody = size, true
+	want := len(f.body) + n
+	grown := make([]byte, len(f.body), min(f.bodyBytes, max(want, bodyPreallocBytesMax, bodyGrowth*want)))
+	copy(grown, f.body)
+	f.body = grown
 }
 
 // fillBody moves the head of p into the frame being filled and returns the
-// rest of p. The buffer at most doubles per step and never exceeds the
-// declared size, so a frame costs O(size) copying and no excess capacity.
+// rest of p.
 func (f *Framer) fillBody(p []byte) []byte {
 	n := min(f.bodyBytes-len(f.body), len(p))
 	if n == 0 {
@@ -195,13 +211,32 @@ func (f *Framer) fillBody(p []byte) []byte {
 	if len(f.pending) != f.start {
 		panic("env: Framer: bytes pending while a frame body is incomplete")
 	}
-	if cap(f.body)-len(f.body) < n {
-		grown := make([]byte, len(f.body), min(max(2*cap(f.body), len(f.body)+n), f.bodyBytes))
-		copy(grown, f.body)
-		f.body = grown
-	}
+	f.reserve(n)
 	f.body = append(f.body, p[:n]...)
 	return p[n:]
+}
+
+// BodySpace returns room at the end of an incomplete frame body, for a
+// reader to read into directly instead of copying through Feed (a large
+// produce then crosses memory once). It is nil when no body is incomplete
+// (or after an error); it never reaches past the frame, so bytes read into
+// it are this frame's. Report what was read with BodyFilled before any
+// other call.
+func (f *Framer) BodySpace() []byte {
+	if f.err != nil || !f.inBody || len(f.body) >= f.bodyBytes {
+		return nil
+	}
+	f.reserve(1)
+	return f.body[len(f.body):cap(f.body)]
+}
+
+// BodyFilled records that the first n bytes of the last BodySpace were
+// read into.
+func (f *Framer) BodyFilled(n int) {
+	if n < 0 || len(f.body)+n > cap(f.body) || !f.inBody {
+		panic("env: Framer.BodyFilled: more than BodySpace offered")
+	}
+	f.body = f.body[:len(f.body)+n]
 }
 
 // appendPending copies p after the unframed bytes. It first moves those

@@ -181,13 +181,51 @@ func TestFramerHugeHeaderDoesNotPinMemory(t *testing.T) {
 	chunk := bytes.Repeat([]byte{7}, 1<<20)
 	for left := int(DefaultMaxFrameBytes) - 10; left > 0; left -= len(chunk) {
 		f.Feed(chunk[:min(left, len(chunk))])
-		if cap(f.body) > 2*len(f.body)+bodyPreallocBytesMax {
+		if cap(f.body) > max(bodyPreallocBytesMax, bodyGrowth*len(f.body)) {
 			t.Fatalf("body capacity %d for %d bytes", cap(f.body), len(f.body))
 		}
 	}
 	frame, err := f.Next()
 	if err != nil || len(frame) != int(DefaultMaxFrameBytes) || cap(frame) != len(frame) {
 		t.Fatalf("Next = len %d cap %d, %v", len(frame), cap(frame), err)
+	}
+}
+
+// A reader filling BodySpace never reads past the frame (the next frame's
+// bytes stay for Feed), and a 1 MiB frame arriving in 16 KiB reads costs at
+// most two body allocations.
+func TestFramerBodySpace(t *testing.T) {
+	const size = 1 << 20
+	stream := encode(bytes.Repeat([]byte{1}, size), []byte("next"))
+	f := NewFramer(DefaultMaxFrameBytes)
+	f.Feed(stream[:16<<10])
+	rest := stream[16<<10:]
+	if frame, err := f.Next(); frame != nil || err != nil {
+		t.Fatalf("Next = %d bytes, %v; want nil, nil", len(frame), err)
+	}
+	allocs := 0
+	for space := f.BodySpace(); space != nil; space = f.BodySpace() {
+		before := cap(f.body)
+		n := copy(space[:min(len(space), 16<<10)], rest)
+		f.BodyFilled(n)
+		rest = rest[n:]
+		if cap(f.body) != before {
+			allocs++
+		}
+	}
+	if allocs > 1 { // the first allocation happened in Next
+		t.Fatalf("%d more body allocations for a 1 MiB frame", allocs)
+	}
+	if string(rest) != string(stream[len(stream)-8:]) {
+		t.Fatalf("BodySpace took %d bytes of the next frame", 8-len(rest))
+	}
+	frame, err := f.Next()
+	if err != nil || len(frame) != size || frame[size-1] != 1 {
+		t.Fatalf("Next = %d bytes, %v", len(frame), err)
+	}
+	f.Feed(rest)
+	if frame, err := f.Next(); string(frame) != "next" || err != nil {
+		t.Fatalf("Next = %q, %v; want the next frame", frame, err)
 	}
 }
 
@@ -229,7 +267,8 @@ func TestNewFramerRejectsNonPositiveMax(t *testing.T) {
 // Next drained after every Feed, the Framer yields exactly those payloads
 // in order, never an error, and Buffered() is 0 at the end and at most
 // limit+3 after each drain. If a bad size prefix follows, exactly the
-// payloads before it come out, then the error.
+// payloads before it come out, then the error. A chunk may instead be read
+// straight into BodySpace (as much of it as fits) with the same result.
 func TestFramerProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		limit := rapid.Int32Range(1, 300).Draw(t, "limit")
@@ -254,7 +293,12 @@ func TestFramerProperty(t *testing.T) {
 		var err error
 		for rest := stream; len(rest) > 0 && err == nil; {
 			n := rapid.IntRange(1, len(rest)).Draw(t, "chunk")
-			f.Feed(rest[:n])
+			if space := f.BodySpace(); len(space) > 0 && rapid.Bool().Draw(t, "direct") {
+				n = copy(space, rest[:n])
+				f.BodyFilled(n)
+			} else {
+				f.Feed(rest[:n])
+			}
 			rest = rest[n:]
 			var more [][]byte
 			more, err = drain(t, f)

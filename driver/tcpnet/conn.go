@@ -229,12 +229,23 @@ func (c *conn) claimDelivery() bool {
 	return true
 }
 
-// read does one Read, framing what it got unless discarding.
+// read does one Read, framing what it got unless discarding. While a
+// frame body at least a read chunk short is incomplete, it reads straight
+// into the body (no copy through buf).
 func (c *conn) read(buf []byte, frame bool) bool {
-	n, err := c.nc.Read(buf)
+	dst, direct := buf, false
+	if frame {
+		if space := c.framer.BodySpace(); len(space) >= len(buf) {
+			dst, direct = space, true
+		}
+	}
+	n, err := c.nc.Read(dst)
 	if n > 0 {
 		c.touch()
-		if frame {
+		switch {
+		case direct:
+			c.framer.BodyFilled(n)
+		case frame:
 			c.framer.Feed(buf[:n])
 		}
 	}
