@@ -49,7 +49,9 @@ func (s *Store) Write(p *replication.Persist, now env.Time) replication.Written 
 	w := replication.Written{Now: now, Op: p.Op}
 	rolled := false
 	for _, b := range p.Batches {
-		r, err := s.Log.AppendAssigned(b, storage.AppendOptions{NowMs: now.WallMs})
+		// A Produce's batch is validated before it reaches the machine
+		// (replication.Produce), so its CRC is not computed twice.
+		r, err := s.Log.AppendAssigned(b, storage.AppendOptions{NowMs: now.WallMs, CRCVerified: true})
 		if err != nil {
 			w.Err = err
 			break

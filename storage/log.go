@@ -71,6 +71,11 @@ type AppendOptions struct {
 	// RollJitterMs is subtracted from segment.ms (Kafka's segment.jitter.ms,
 	// drawn by the caller from its seeded stream).
 	RollJitterMs int64
+	// CRCVerified says the caller already checked the batch's CRC (the
+	// broker's validator does, for every produced batch), so the append
+	// checks only the header's shape and length: the CRC pass is then
+	// repeated only when invariants are enabled (tests, the simulator).
+	CRCVerified bool
 }
 
 // AppendResult says where a batch landed.
@@ -174,7 +179,7 @@ func (l *Log) append(batch []byte, opts AppendOptions, assign bool) (AppendResul
 	if err := l.usable(); err != nil {
 		return AppendResult{}, err
 	}
-	h, err := ValidateBatch(batch)
+	h, err := validateAppend(batch, opts.CRCVerified && !invariants.Enabled)
 	if err != nil {
 		return AppendResult{}, err
 	}

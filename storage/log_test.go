@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/takhin-io/takhin/internal/invariants"
 )
 
 func TestAppendAssignsContiguousOffsets(t *testing.T) {
@@ -33,6 +35,28 @@ func TestAppendAssignsContiguousOffsets(t *testing.T) {
 	}
 	if len(l.Segments()) < 2 {
 		t.Fatalf("expected rolls with 4 KiB segments, got %d segment(s)", len(l.Segments()))
+	}
+}
+
+// CRCVerified skips only the CRC pass, and only without invariants: a batch
+// whose length disagrees with its header is still refused, and a bad CRC
+// is refused whenever invariants are on (tests under -race, the simulator).
+func TestAppendCRCVerifiedSkipsOnlyTheCRC(t *testing.T) {
+	l := openLog(t, tempFS(t), DefaultConfig())
+	defer l.Close()
+	verified := AppendOptions{NowMs: 1000, CRCVerified: true}
+	short := testBatch(1, make([]byte, 10), 0)
+	if _, err := l.AppendAssigned(withBase(short, 0, 0)[:len(short)-1], verified); !errors.Is(err, ErrInvalidBatch) {
+		t.Fatalf("a truncated batch: %v, want ErrInvalidBatch", err)
+	}
+	bad := withBase(testBatch(1, make([]byte, 10), 0), 0, 0)
+	bad[len(bad)-1] ^= 1
+	if _, err := l.AppendAssigned(bad, AppendOptions{NowMs: 1000}); !errors.Is(err, ErrInvalidBatch) {
+		t.Fatalf("a bad CRC without CRCVerified: %v, want ErrInvalidBatch", err)
+	}
+	_, err := l.AppendAssigned(bad, verified)
+	if invariants.Enabled != errors.Is(err, ErrInvalidBatch) {
+		t.Fatalf("a bad CRC with CRCVerified, invariants %v: %v", invariants.Enabled, err)
 	}
 }
 
