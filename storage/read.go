@@ -75,7 +75,7 @@ func lastNextOffset(batches []byte, from Offset) Offset {
 // last offset is ≥ from, or found=false when s holds none.
 func (l *Log) locate(s *segment, from Offset) (int64, BatchHeader, bool, error) {
 	pos, indexed, ok := lookupIndex(s.index, from)
-	pos, h, _, found, err := l.scanTo(s, from, pos, indexed, ok)
+	pos, h, _, found, err := l.scanTo(s, from, pos, indexed, ok, false)
 	return pos, h, found, err
 }
 
@@ -88,17 +88,26 @@ func (l *Log) locateWithPrev(s *segment, from Offset) (int64, BatchHeader, Offse
 	if ok {
 		pos, indexed, ok = lookupIndex(s.index, indexed-1)
 	}
-	return l.scanTo(s, from, pos, indexed, ok)
+	return l.scanTo(s, from, pos, indexed, ok, true)
 }
 
 // scanTo walks s from pos (the batch at indexed when ok) to the first batch
 // whose last offset is ≥ from, returning also the end offset of the batch
 // before it. Every batch it steps over is CRC-checked: a flipped offset
-// field must not make it skip data.
-func (l *Log) scanTo(s *segment, from Offset, pos int64, indexed Offset, ok bool) (int64, BatchHeader, Offset, bool, error) {
+// field must not make it skip data. The batch found is CRC-checked only
+// when checkFound: a reader that reads it whole next checks it then (a
+// flipped header that stopped the scan early fails that check), and
+// does not read it twice.
+func (l *Log) scanTo(s *segment, from Offset, pos int64, indexed Offset, ok, checkFound bool) (int64, BatchHeader, Offset, bool, error) {
 	prevNext := s.base
+	if cap(l.buf) < BatchHeaderSize {
+		l.buf = make([]byte, 64<<10)
+	}
 	for first := true; pos < s.size; first = false {
-		h, _, err := s.readBatch(pos, s.size, &l.buf)
+		h, err := s.readHeader(pos, s.size, l.buf)
+		if err == nil && (checkFound || h.LastOffset() < from) {
+			h, _, err = s.readBatch(pos, s.size, &l.buf)
+		}
 		if err != nil {
 			return 0, h, 0, false, err
 		}
