@@ -2,14 +2,27 @@ package main
 
 // The disk probe of `takhin bench --compare`: the latency of appending
 // 4 KiB and fsyncing it, in the directory the Takhin node's data goes to,
-// which is what every acks=all produce waits for at least once.
+// which is what every acks=all produce waits for at least once. It writes
+// and syncs through driver/osfs, the very calls the log makes (fdatasync on
+// Linux).
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/takhin-io/takhin/driver/osfs"
+	"github.com/takhin-io/takhin/env"
 )
+
+// probeFile creates name in dir through osfs; done removes it.
+func probeFile(dir, name string) (f env.File, done func(), err error) {
+	fsys := osfs.New(dir)
+	f, err = fsys.Create(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { _ = f.Close(); _ = fsys.Remove(name) }, nil
+}
 
 const fsyncProbeBytes = 4 << 10
 
@@ -30,13 +43,11 @@ const bandwidthProbeBytes, bandwidthProbeChunk = 256 << 20, 1 << 20
 
 // probeBandwidth measures WriteMBps in dir.
 func probeBandwidth(dir string) (float64, error) {
-	path := filepath.Join(dir, "bandwidth-probe")
-	f, err := os.Create(path)
+	f, done, err := probeFile(dir, "bandwidth-probe")
 	if err != nil {
 		return 0, err
 	}
-	defer os.Remove(path)
-	defer f.Close()
+	defer done()
 	chunk := make([]byte, bandwidthProbeChunk)
 	start := time.Now()
 	for n := 0; n < bandwidthProbeBytes; n += len(chunk) {
@@ -55,13 +66,11 @@ func probeBandwidth(dir string) (float64, error) {
 // fsync it) in dir, then removes the file.
 func probeFsync(dir string, samples int) (fsyncResult, error) {
 	res := fsyncResult{Dir: dir}
-	path := filepath.Join(dir, "fsync-probe")
-	f, err := os.Create(path)
+	f, done, err := probeFile(dir, "fsync-probe")
 	if err != nil {
 		return res, err
 	}
-	defer os.Remove(path)
-	defer f.Close()
+	defer done()
 	block := make([]byte, fsyncProbeBytes)
 	took := make([]time.Duration, 0, samples)
 	for i := range samples {

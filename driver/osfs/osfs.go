@@ -182,10 +182,18 @@ type osFile struct {
 
 func (f *osFile) Write(p []byte) (int, error)             { return f.f.Write(p) }
 func (f *osFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
-func (f *osFile) Sync() error                             { return f.f.Sync() }
 func (f *osFile) Truncate(size int64) error               { return f.f.Truncate(size) }
 func (f *osFile) Close() error                            { return f.f.Close() }
 func (f *osFile) Name() string                            { return f.name }
+
+// Sync is fdatasync for an *os.File (see syncData), the file's own Sync
+// otherwise.
+func (f *osFile) Sync() error {
+	if of, ok := f.f.(*os.File); ok {
+		return syncData(of)
+	}
+	return f.f.Sync()
+}
 
 func (f *osFile) Size() (int64, error) {
 	info, err := f.f.Stat()
