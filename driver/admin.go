@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,6 +21,8 @@ import (
 //	GET /readyz   200 "ok" (or "ok; N partitions offline …") once the
 //	              metadata image is loaded and every partition recovered;
 //	              503 with the reason before that and while stopping
+//	GET /debug/pprof/...  Go's runtime profiles (net/http/pprof), e.g.
+//	              go tool pprof http://127.0.0.1:9644/debug/pprof/profile?seconds=10
 //
 // It is plain HTTP with no authentication, like Kafka's JMX exporter:
 // bind it to loopback or a private interface.
@@ -44,6 +47,11 @@ func AdminHandler(m *Metrics, ready func() (bool, string)) http.Handler {
 		}
 		writeText(w, status, reason)
 	})
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return mux
 }
 
