@@ -190,3 +190,12 @@ func TestHealthz(t *testing.T) {
 		t.Errorf("/healthz: %d %q, want 200 ok", rec.Code, rec.Body.String())
 	}
 }
+
+// The runtime's profiles are served for `go tool pprof`.
+func TestPprof(t *testing.T) {
+	rec := httptest.NewRecorder()
+	AdminHandler(NewMetrics(), NewReadiness().Ready).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/pprof/goroutine?debug=1", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "goroutine profile") {
+		t.Errorf("/debug/pprof/goroutine: %d %.80q", rec.Code, rec.Body.String())
+	}
+}
