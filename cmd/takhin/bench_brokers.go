@@ -45,7 +45,7 @@ const (
 )
 
 func startCeilingBroker() (*benchBroker, error) {
-	c, err := startCeiling("127.0.0.1:0")
+	c, err := startCeiling("127.0.0.1:0", nil)
 	if err != nil {
 		return nil, fmt.Errorf("ceiling: %w", err)
 	}

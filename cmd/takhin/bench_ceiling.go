@@ -60,6 +60,9 @@ type ceiling struct {
 	conns      map[net.Conn]bool
 	closed     bool
 	wg         sync.WaitGroup
+
+	// disk, when set, makes this the disk ceiling (bench_ceiling_disk.go).
+	disk *diskLogs
 }
 
 type ceilingTopic struct {
@@ -67,15 +70,16 @@ type ceilingTopic struct {
 	next []int64 // per partition, the next offset
 }
 
-// startCeiling listens on addr (e.g. 127.0.0.1:0).
-func startCeiling(addr string) (*ceiling, error) {
+// startCeiling listens on addr (e.g. 127.0.0.1:0); disk, when set, makes
+// it the disk ceiling.
+func startCeiling(addr string, disk *diskLogs) (*ceiling, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	p, _ := strconv.Atoi(port)
-	c := &ceiling{ln: ln, host: host, port: int32(p), topics: map[string]*ceilingTopic{}, conns: map[net.Conn]bool{}}
+	c := &ceiling{ln: ln, host: host, port: int32(p), topics: map[string]*ceilingTopic{}, conns: map[net.Conn]bool{}, disk: disk}
 	c.wg.Add(1)
 	go c.accept()
 	return c, nil
@@ -126,6 +130,10 @@ func (c *ceiling) serve(conn net.Conn) {
 		c.mu.Unlock()
 		conn.Close()
 	}()
+	if c.disk != nil {
+		c.serveDurable(conn)
+		return
+	}
 	in := bufio.NewReaderSize(conn, 64<<10)
 	var frame, out []byte
 	for {

@@ -1,7 +1,8 @@
 package main
 
 // `takhin bench --compare`: issue 4's workloads, in one run, against the
-// ceiling broker, kfake and Takhin (in that order, one at a time), plus a
+// ceiling broker, the disk ceiling (bench_ceiling_disk.go), kfake and
+// Takhin (in that order, one at a time), plus a
 // probe of this disk's fsync latency, and the issue's targets evaluated
 // from those numbers.
 //
@@ -174,7 +175,14 @@ func compareStarters(f benchFlags, root string) []starter {
 		}
 		return startTakhinInProcess(dir)
 	}
-	return []starter{{brokerCeiling, startCeilingBroker}, {brokerKfake, startKfake}, {brokerTakhin, takhin}}
+	diskCeiling := func() (*benchBroker, error) {
+		dir := root + "/disk-ceiling"
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		return startDiskCeilingBroker(dir)
+	}
+	return []starter{{brokerCeiling, startCeilingBroker}, {brokerDiskCeiling, diskCeiling}, {brokerKfake, startKfake}, {brokerTakhin, takhin}}
 }
 
 // measureBroker starts one broker, runs every workload against it and
@@ -376,6 +384,9 @@ func produceTarget(rep *compareReport, w workload) targetResult {
 	t.Pass = t.Value >= t.Goal
 	t.Detail = fmt.Sprintf("takhin %s rec/s vs goal %s (ceiling %s, fsync bound %s); the disk's bandwidth allows %s (%.0f MB/s, not in the issue's formula)",
 		human(takhin), human(t.Goal), human(ceiling), human(bound), human(diskBound(w, rep.Fsync)), rep.Fsync.WriteMBps)
+	if disk := rep.produceRate(brokerDiskCeiling, w); disk > 0 {
+		t.Detail += fmt.Sprintf("; the disk ceiling reached %s, takhin %.2fx of it (not in the issue's formula)", human(disk), takhin/disk)
+	}
 	return t
 }
 

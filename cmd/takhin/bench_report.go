@@ -135,11 +135,11 @@ func ratio(a, b float64) string {
 
 func writeRatios(out io.Writer, rep *compareReport) {
 	t := newTable(out)
-	fmt.Fprintln(t, "WORKLOAD\tPRODUCE TAKHIN/KFAKE\tPRODUCE TAKHIN/CEILING\tCONSUME TAKHIN/KFAKE\t")
+	fmt.Fprintln(t, "WORKLOAD\tPRODUCE TAKHIN/KFAKE\tPRODUCE TAKHIN/CEILING\tPRODUCE TAKHIN/DISK CEILING\tCONSUME TAKHIN/KFAKE\t")
 	for _, w := range rep.workloads {
 		takhin := rep.produceRate(brokerTakhin, w)
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t\n", w.label(), ratio(takhin, rep.produceRate(brokerKfake, w)),
-			ratio(takhin, rep.produceRate(brokerCeiling, w)),
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t\n", w.label(), ratio(takhin, rep.produceRate(brokerKfake, w)),
+			ratio(takhin, rep.produceRate(brokerCeiling, w)), ratio(takhin, rep.produceRate(brokerDiskCeiling, w)),
 			ratio(rep.consumeRate(brokerTakhin, w), rep.consumeRate(brokerKfake, w)))
 	}
 	t.Flush()

@@ -4,17 +4,26 @@ package main
 // (every broker starts, every consume verifies, the JSON parses and holds
 // every run, latency and target); a single run against kfake produces,
 // consumes and verifies; bad flags are refused; the value codec catches
-// corruption; the ceiling counts records from batch headers. Numbers are
-// not asserted: they are a report.
+// corruption; the ceiling counts records from batch headers; the disk
+// ceiling has written and synced every acknowledged batch. Numbers are not
+// asserted: they are a report.
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/takhin-io/takhin/driver/osfs"
 )
 
 func TestBenchCompareTiny(t *testing.T) {
@@ -28,10 +37,10 @@ func TestBenchCompareTiny(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("the JSON does not parse: %v\n%s", err, out.String())
 	}
-	if len(rep.Brokers) != 3 || rep.Fsync.Samples != 20 || len(rep.Errors) != 0 {
+	if len(rep.Brokers) != 4 || rep.Fsync.Samples != 20 || len(rep.Errors) != 0 {
 		t.Fatalf("brokers %+v, fsync %+v, errors %v", rep.Brokers, rep.Fsync, rep.Errors)
 	}
-	if want := 3 * len(compareSizes) * len(compareAcks); len(rep.Runs) != want {
+	if want := 4 * len(compareSizes) * len(compareAcks); len(rep.Runs) != want {
 		t.Fatalf("%d runs, want %d", len(rep.Runs), want)
 	}
 	for _, r := range rep.Runs {
@@ -39,7 +48,7 @@ func TestBenchCompareTiny(t *testing.T) {
 			t.Errorf("%s %s: produce %+v", r.Broker, r.Workload.Topic, r.Produce)
 		}
 		consumed := r.Consume != nil && r.Consume.Verified && r.Consume.Records == r.Workload.Records
-		if consumed != (r.Broker != brokerCeiling) {
+		if consumed != (r.Broker != brokerCeiling && r.Broker != brokerDiskCeiling) {
 			t.Errorf("%s %s: consume %+v", r.Broker, r.Workload.Topic, r.Consume)
 		}
 	}
@@ -146,5 +155,57 @@ func TestBenchBatchRecords(t *testing.T) {
 		if got := batchRecords(c.in); got != c.want {
 			t.Errorf("%s: %d records, want %d", name, got, c.want)
 		}
+	}
+}
+
+// Every batch the disk ceiling acknowledged with acks=all is in its
+// partition's file by the time the answer arrived, byte for byte, and
+// synced (the syncer's mark covers it).
+func TestDiskCeilingKeepsWhatItAcknowledged(t *testing.T) {
+	dir := t.TempDir()
+	disk := &diskLogs{fs: osfs.New(dir), files: map[string]*diskLog{}}
+	c, err := startCeiling("127.0.0.1:0", disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Close(); disk.close() }()
+	ctx := context.Background()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addr()), kgo.DefaultProduceTopic("t"), kgo.AllowAutoTopicCreation(),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 1, nil, "t"); err != nil {
+		t.Fatal(err)
+	}
+	values := 0
+	for i := range 200 {
+		r := &kgo.Record{Partition: int32(i % 2), Value: bytes.Repeat([]byte{byte(i)}, 100)}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		values += len(r.Value)
+	}
+	total := int64(0)
+	for _, p := range []int32{0, 1} {
+		l, err := c.disk.get("t", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("t-%d.log", p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.mu.Lock()
+		written, synced := l.written, l.synced
+		l.mu.Unlock()
+		if int64(len(data)) != written || synced != written || batchRecords(data) != 100 {
+			t.Errorf("partition %d: file %d bytes, written %d, synced %d, %d records", p, len(data), written, synced, batchRecords(data))
+		}
+		total += written
+	}
+	if total < int64(values) {
+		t.Errorf("%d bytes written for %d bytes of values", total, values)
 	}
 }
