@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/takhin-io/takhin/controller"
+	"github.com/takhin-io/takhin/internal/bufpool"
 	"github.com/takhin-io/takhin/replication"
 	"github.com/takhin-io/takhin/storage"
 )
@@ -46,6 +47,21 @@ type fetchTarget struct {
 	part    kmsg.FetchRequestTopicPartition
 	out     *kmsg.FetchResponseTopicPartition
 	refused bool // answered with an error already; not read
+	// recycle is the buffer of the last read, when the partition read it
+	// for this fetch alone (Reply.Recyclable): it goes back to bufpool
+	// once the response is encoded, or once a re-read replaces it.
+	recycle []byte
+}
+
+// recycleReads returns the fetch's read buffers to bufpool: the response
+// holding them was encoded, so no slice of them is read again.
+func recycleReads(targets []*fetchTarget) {
+	for _, t := range targets {
+		if t.recycle != nil {
+			bufpool.Put(t.recycle)
+			t.recycle = nil
+		}
+	}
 }
 
 func handleFetch(b *Broker, r *request) {
@@ -70,6 +86,7 @@ func handleFetch(b *Broker, r *request) {
 				wait.finished = true
 				trimFetch(targets, int(req.MaxBytes))
 				b.respond(r, resp)
+				recycleReads(targets)
 				return
 			}
 			first = false
@@ -138,7 +155,14 @@ func (b *Broker) readAll(r *request, targets []*fetchTarget, then func(total, er
 			t.out.ErrorCode = partitionCode(rep.Err)
 			t.out.HighWatermark, t.out.LastStableOffset = int64(rep.HighWatermark), int64(rep.HighWatermark)
 			t.out.LogStartOffset = int64(rep.LogStart)
+			if t.recycle != nil { // a re-read replaces the first read
+				bufpool.Put(t.recycle)
+				t.recycle = nil
+			}
 			t.out.RecordBatches = rep.Batches
+			if rep.Recyclable {
+				t.recycle = rep.Batches
+			}
 			if t.out.RecordBatches == nil {
 				t.out.RecordBatches = noRecords
 			}

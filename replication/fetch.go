@@ -96,7 +96,7 @@ func (p *Partition) stepReadDone(e ReadDone) {
 	}
 	switch {
 	case e.Err == nil:
-		p.reply(Reply{ID: e.ID, Batches: e.Result.Batches, HighWatermark: p.hw, LogStart: p.start})
+		p.reply(Reply{ID: e.ID, Batches: e.Result.Batches, Recyclable: true, HighWatermark: p.hw, LogStart: p.start})
 	case errors.Is(e.Err, storage.ErrOffsetOutOfRange):
 		p.reply(Reply{ID: e.ID, Err: fmt.Errorf("%w: %v", ErrOffsetOutOfRange, e.Err), HighWatermark: p.hw, LogStart: p.start})
 	case errors.Is(e.Err, storage.ErrCorrupt) || errors.Is(e.Err, storage.ErrFailed):

@@ -72,8 +72,12 @@ type Reply struct {
 	ID RequestID
 	// Produce: the batch's base offset. Fetch: the batches (whole,
 	// CRC-checked) and the offsets a Kafka fetch response carries.
-	Base          storage.Offset
-	Batches       []byte
+	Base    storage.Offset
+	Batches []byte
+	// Recyclable: Batches is a buffer read for this reply alone (from
+	// internal/bufpool), which the receiver may Put back once no slice of
+	// it is read again; false when Batches shares the machine's tail.
+	Recyclable    bool
 	HighWatermark storage.Offset
 	LogStart      storage.Offset
 	// ListOffset: the timestamp of the batch found (-1 for none or a

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/takhin-io/takhin/internal/bufpool"
 )
 
 // ReadResult is what Read returns.
 type ReadResult struct {
 	// Batches holds whole, CRC-checked batches, in offset order, in a
-	// buffer the caller owns.
+	// buffer the caller owns, from internal/bufpool: the caller may Put
+	// it back once no slice of it will be read again.
 	Batches []byte
 	// Next is the offset a follow-up read should start from: after the
 	// last batch returned, or from itself when nothing was returned.
@@ -134,7 +137,7 @@ func (l *Log) readSegment(s *segment, from Offset, maxBytes int, upTo Offset) ([
 		return nil, false, err
 	}
 	want := min(max(int64(maxBytes), first.Size()), s.size-pos)
-	buf := make([]byte, want)
+	buf := bufpool.Get(int(want)) // ReadAt fills it whole or fails
 	if _, err := s.file.ReadAt(buf, pos); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, false, fmt.Errorf("%w: segment %d shorter than %d", errBadBatch, s.base, pos+want)

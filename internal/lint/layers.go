@@ -78,6 +78,7 @@ var layers = []layer{
 	{dir: "internal/assert"},
 	{dir: "internal/invariants"},
 	{dir: "internal/simbug"},
+	{dir: "internal/bufpool"},
 	{dir: "internal/lint"},
 }
 
