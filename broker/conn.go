@@ -8,6 +8,7 @@ import (
 
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/internal/assert"
+	"github.com/takhin-io/takhin/internal/bufpool"
 )
 
 // conn is one client connection. Up to pipelineMax of its requests are
@@ -98,7 +99,9 @@ func (b *Broker) handleFrame(c *conn, frame []byte) {
 func (b *Broker) respond(r *request, resp kmsg.Response) {
 	resp.SetVersion(r.hdr.APIVersion)
 	b.observeResponse(r, resp)
-	buf := make([]byte, 0, responseSizeHint(resp))
+	// The frame's buffer is recycled by the network once written
+	// (NodeConfig wires tcpnet's Sent to bufpool.Put).
+	buf := bufpool.Get(responseSizeHint(resp))[:0]
 	b.answer(r, AppendResponse(buf, r.hdr.APIKey, r.hdr.APIVersion, r.hdr.CorrelationID, resp))
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/takhin-io/takhin/driver/tcpnet"
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/executor"
+	"github.com/takhin-io/takhin/internal/bufpool"
 	"github.com/takhin-io/takhin/replication"
 	"github.com/takhin-io/takhin/storage"
 )
@@ -115,7 +116,11 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		n.stopAll(context.Background())
 		return nil, errors.New("driver: the metadata log was not loaded within a minute")
 	}
-	ln, err := tcpnet.Listen(cfg.KafkaAddr, cfg.Net, n.netEvent)
+	netCfg := cfg.Net
+	if netCfg.Sent == nil {
+		netCfg.Sent = bufpool.Put // the broker's response frames come from bufpool
+	}
+	ln, err := tcpnet.Listen(cfg.KafkaAddr, netCfg, n.netEvent)
 	if err != nil {
 		n.stopAll(context.Background())
 		return nil, fmt.Errorf("driver: listen on %s: %w", cfg.KafkaAddr, err)
@@ -458,7 +463,7 @@ func (n *Node) carryOut(rd broker.Ready) {
 		}
 	}
 	for _, s := range rd.Sends {
-		if err := n.net.Send(s.Conn, s.Frame[env.FrameHeaderBytes:]); err != nil {
+		if err := n.net.SendFrame(s.Conn, s.Frame); err != nil {
 			n.log.Debug("send failed", zap.Uint64("conn", uint64(s.Conn)), zap.Error(err))
 		}
 	}

@@ -305,7 +305,8 @@ func (c *conn) writeLoop() {
 			c.shutWrite()
 			return
 		}
-		if err := w.write(c.nc, batch); err != nil {
+		err := w.write(c.nc, batch, c.owner.cfg.Sent)
+		if err != nil {
 			c.failWrite(err)
 			return
 		}
@@ -363,28 +364,25 @@ func (c *conn) failWrite(err error) {
 	c.abort(fmt.Errorf("tcpnet: write: %w", err))
 }
 
-// batchWriter writes a batch of frames as one vectored write of size
-// prefixes and the frames themselves, without copying the frames. Its
-// buffers are reused from batch to batch.
+// batchWriter writes a batch of frames, each already behind its size
+// prefix, as one vectored write, without copying them. Its buffers are
+// reused from batch to batch.
 type batchWriter struct {
-	headers []byte
 	vectors net.Buffers
 	spare   [][]byte // the previous batch's slice, emptied: the next queue
 }
 
-func (w *batchWriter) write(nc net.Conn, batch [][]byte) error {
-	w.headers = w.headers[:0]
-	for _, frame := range batch {
-		w.headers = env.AppendFrameHeader(w.headers, len(frame))
-	}
-	w.vectors = w.vectors[:0]
-	for i, frame := range batch {
-		header := w.headers[i*env.FrameHeaderBytes : (i+1)*env.FrameHeaderBytes : (i+1)*env.FrameHeaderBytes]
-		w.vectors = append(w.vectors, header, frame)
-	}
+// write sends batch and then passes each frame to sent (when set).
+func (w *batchWriter) write(nc net.Conn, batch [][]byte, sent func([]byte)) error {
+	w.vectors = append(w.vectors[:0], batch...)
 	vectors := w.vectors // WriteTo consumes its receiver
 	_, err := vectors.WriteTo(nc)
 	clear(w.vectors) // drop references to the written frames
+	if sent != nil {
+		for _, frame := range batch {
+			sent(frame)
+		}
+	}
 	clear(batch)
 	w.spare = batch[:0]
 	return err

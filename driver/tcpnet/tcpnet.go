@@ -27,6 +27,7 @@ package tcpnet
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -76,6 +77,8 @@ var (
 	ErrConnClosed = errors.New("tcpnet: connection closed")
 	// ErrSendTooLarge: a frame over math.MaxInt32 bytes cannot be framed.
 	ErrSendTooLarge = errors.New("tcpnet: frame larger than math.MaxInt32 bytes")
+	// ErrBadPrefix: SendFrame's size prefix is not the frame's length.
+	ErrBadPrefix = errors.New("tcpnet: frame's size prefix does not match its length")
 	// ErrIdle: connections.max.idle.ms elapsed with no bytes moved.
 	ErrIdle = errors.New("tcpnet: connection idle")
 	// ErrShutdown: the Net was shut down.
@@ -123,6 +126,11 @@ type Config struct {
 	// into a reset that destroys the response the peer has not read yet.
 	// Zero means 2 seconds; negative closes at once after the flush.
 	CloseLinger time.Duration
+	// Sent, when set, is called on the writer goroutine with each frame
+	// once its write returned (written, or abandoned by a failed write):
+	// the network holds it no longer, so its buffer may be recycled.
+	// Frames still queued when a connection dies are not passed.
+	Sent func(frame []byte)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -200,16 +208,28 @@ func (n *Net) Refused() uint64 { return n.refused.Load() }
 
 // Send queues frame (without its size prefix) on conn and returns at once;
 // the writer sends queued frames in order. Send takes ownership of frame:
-// the caller must not modify it afterwards.
+// the caller must not modify it afterwards. It copies frame behind its
+// size prefix; SendFrame does not.
 func (n *Net) Send(id env.ConnID, frame []byte) error {
-	if len(frame) > math.MaxInt32 {
+	if len(frame) > math.MaxInt32-env.FrameHeaderBytes {
 		return ErrSendTooLarge
+	}
+	return n.SendFrame(id, env.AppendFrame(make([]byte, 0, env.FrameHeaderBytes+len(frame)), frame))
+}
+
+// SendFrame is Send for a frame that already begins with its size prefix
+// (the broker encodes responses that way), written as it is; a prefix
+// that disagrees with the frame's length is refused with ErrBadPrefix.
+// The frame is passed to Config.Sent once written.
+func (n *Net) SendFrame(id env.ConnID, framed []byte) error {
+	if len(framed) < env.FrameHeaderBytes || int64(binary.BigEndian.Uint32(framed)) != int64(len(framed)-env.FrameHeaderBytes) {
+		return ErrBadPrefix
 	}
 	c := n.lookup(id)
 	if c == nil {
 		return ErrUnknownConn
 	}
-	return c.send(frame)
+	return c.send(framed)
 }
 
 // Close closes conn once the frames queued before it are written; no

@@ -411,3 +411,33 @@ func TestListenRejectsBadConfig(t *testing.T) {
 		t.Error("Listen on a bad address succeeded")
 	}
 }
+
+// SendFrame writes an already-prefixed frame as it is and hands that very
+// buffer to Config.Sent once written, after the bytes reached the peer; a
+// prefix that disagrees with the length is refused and nothing is sent.
+func TestSendFrameAndSent(t *testing.T) {
+	sent := make(chan []byte, 4)
+	srv := startServer(t, Config{Sent: func(f []byte) { sent <- f }}, nil)
+	c := dial(t, srv.net.Addr())
+	id := srv.rec.awaitOpened(t, 1)
+	framed := env.AppendFrame(make([]byte, 0, 64), []byte("hello"))
+	if err := srv.net.SendFrame(id, append([]byte{0, 0, 0, 9}, "hello"...)); !errors.Is(err, ErrBadPrefix) {
+		t.Fatalf("a bad prefix: %v, want ErrBadPrefix", err)
+	}
+	if err := srv.net.SendFrame(id, framed); err != nil {
+		t.Fatal(err)
+	}
+	c.mustRead(t, []byte("hello"))
+	select {
+	case got := <-sent:
+		if &got[0] != &framed[0] || len(got) != len(framed) {
+			t.Fatalf("Sent got another buffer (%d bytes)", len(got))
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("Sent was not called")
+	}
+	if err := srv.net.Send(id, []byte("plain")); err != nil {
+		t.Fatal(err)
+	}
+	c.mustRead(t, []byte("plain"))
+}
