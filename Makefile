@@ -68,12 +68,13 @@ SIM_SECONDS ?= 60
 sim-sweep:
 	$(GO) run -tags invariants ./cmd/takhin sim --seconds $(SIM_SECONDS)
 
-# Takhin vs kfake vs a ceiling broker and this disk's fsync, with the
-# issue's targets evaluated (a report: it exits non-zero only on produce or
-# verify errors). BENCH_FLAGS="--scale 1" for the full sizes.
+# A real `takhin serve` process vs kfake, the ceiling and the disk ceiling
+# (in-process references) and this disk's fsync, with the issue's targets
+# evaluated (a report: it exits non-zero only on produce or verify errors).
+# BENCH_FLAGS="--scale 1" for the full sizes.
 BENCH_FLAGS ?=
-bench: bench-storage
-	$(GO) run ./cmd/takhin bench --compare $(BENCH_FLAGS)
+bench: bench-storage build
+	$(GO) run ./cmd/takhin bench --compare --binary bin/takhin $(BENCH_FLAGS)
 	$(GO) run ./cmd/takhin bench --groups $(BENCH_GROUP_FLAGS)
 
 # Consumer groups: 3 members reading 1M records, and 1,000 members over
