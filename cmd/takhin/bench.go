@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -204,6 +205,10 @@ func runSingle(ctx context.Context, f benchFlags, stdout, stderr io.Writer) int 
 
 // runWorkload creates the topic, produces, and consumes back when asked.
 func runWorkload(ctx context.Context, brokers []string, rep *singleReport, consume bool) error {
+	// Start from a collected heap: the garbage of earlier runs (and, in
+	// --compare, of the brokers measured before) must not be collected
+	// during this one, which would charge one broker for another's run.
+	runtime.GC()
 	parts, err := ensureTopic(ctx, brokers, rep.Workload)
 	if err != nil {
 		return err
