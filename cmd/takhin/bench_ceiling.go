@@ -137,22 +137,10 @@ func (c *ceiling) serve(conn net.Conn) {
 	in := bufio.NewReaderSize(conn, 64<<10)
 	var frame, out []byte
 	for {
-		var size [env.FrameHeaderBytes]byte
-		if _, err := io.ReadFull(in, size[:]); err != nil {
-			return
-		}
-		n := int32(binary.BigEndian.Uint32(size[:]))
-		if n < 0 || n > env.DefaultMaxFrameBytes {
-			return
-		}
-		if cap(frame) < int(n) {
-			frame = make([]byte, n)
-		}
-		frame = frame[:n]
-		if _, err := io.ReadFull(in, frame); err != nil {
-			return
-		}
 		var err error
+		if frame, err = readFrame(in, frame); err != nil {
+			return
+		}
 		if out, err = c.answer(out[:0], frame); err != nil {
 			return
 		}
@@ -160,6 +148,27 @@ func (c *ceiling) serve(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// readFrame reads one size-prefixed frame into buf (grown when too small)
+// and returns it without its prefix.
+func readFrame(in io.Reader, buf []byte) ([]byte, error) {
+	var size [env.FrameHeaderBytes]byte
+	if _, err := io.ReadFull(in, size[:]); err != nil {
+		return nil, err
+	}
+	n := int32(binary.BigEndian.Uint32(size[:]))
+	if n < 0 || n > env.DefaultMaxFrameBytes {
+		return nil, fmt.Errorf("ceiling: frame size %d", n)
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(in, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }
 
 // answer appends the response frame to dst (nothing for acks=0 Produce).

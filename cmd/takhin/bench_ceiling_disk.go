@@ -16,9 +16,7 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 
@@ -194,16 +192,8 @@ func readFrames(conn net.Conn, frames chan<- []byte, done <-chan struct{}) {
 	defer close(frames)
 	in := bufio.NewReaderSize(conn, 64<<10)
 	for {
-		var size [env.FrameHeaderBytes]byte
-		if _, err := io.ReadFull(in, size[:]); err != nil {
-			return
-		}
-		n := int32(binary.BigEndian.Uint32(size[:]))
-		if n < 0 || n > env.DefaultMaxFrameBytes {
-			return
-		}
-		frame := make([]byte, n)
-		if _, err := io.ReadFull(in, frame); err != nil {
+		frame, err := readFrame(in, nil) // a buffer of its own: it is queued
+		if err != nil {
 			return
 		}
 		select {
