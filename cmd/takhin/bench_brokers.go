@@ -33,6 +33,9 @@ type benchBroker struct {
 	produceOnly bool   // nothing can be consumed back (the ceiling)
 	addr        string
 	stop        func() error
+	// syncs, when set, returns the broker's own sync durations since the
+	// last call (the disk ceiling's: fsync latency under load).
+	syncs func() []time.Duration
 }
 
 const (

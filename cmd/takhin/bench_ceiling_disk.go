@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -40,11 +41,31 @@ type diskLogs struct {
 	mu    sync.Mutex
 	files map[string]*diskLog
 	wg    sync.WaitGroup
+	// syncs holds how long each sync took since the last takeSyncs: the
+	// disk's fsync latency under the load being measured, where the probe
+	// (bench_fsync.go) measures it on an idle disk.
+	syncs []time.Duration
+}
+
+// takeSyncs returns the sync durations recorded since the last call.
+func (d *diskLogs) takeSyncs() []time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.syncs
+	d.syncs = nil
+	return out
+}
+
+func (d *diskLogs) recordSync(took time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.syncs = append(d.syncs, took)
 }
 
 // diskLog is one partition file and its syncer's state.
 type diskLog struct {
 	f       env.File
+	owner   *diskLogs
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when written or synced moves, or on close
 	written int64      // bytes appended
@@ -61,7 +82,7 @@ func startDiskCeilingBroker(dir string) (*benchBroker, error) {
 	}
 	stop := func() error { err := c.Close(); disk.close(); return err }
 	return &benchBroker{name: brokerDiskCeiling, describe: "in-process, appends and group-syncs, nothing else",
-		produceOnly: true, addr: c.Addr(), stop: stop}, nil
+		produceOnly: true, addr: c.Addr(), stop: stop, syncs: disk.takeSyncs}, nil
 }
 
 // get returns the partition's log, creating it and its syncer.
@@ -76,7 +97,7 @@ func (d *diskLogs) get(topic string, partition int32) (*diskLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &diskLog{f: f}
+	l := &diskLog{f: f, owner: d}
 	l.cond = sync.NewCond(&l.mu)
 	d.files[name] = l
 	d.wg.Add(1)
@@ -128,7 +149,9 @@ func (l *diskLog) syncLoop() {
 		}
 		upTo := l.written
 		l.mu.Unlock()
+		began := time.Now()
 		err := l.f.Sync()
+		l.owner.recordSync(time.Since(began))
 		l.mu.Lock()
 		if err != nil {
 			l.err = err

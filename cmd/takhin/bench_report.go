@@ -159,5 +159,10 @@ func writeLatencies(out io.Writer, rep *compareReport) {
 		fmt.Fprintf(t, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t\n", l.Broker, l.Latency.P50Ms, l.Latency.P99Ms, l.Latency.P999Ms, l.Latency.MaxMs)
 	}
 	t.Flush()
+	for _, l := range rep.Latency {
+		if f := l.LoadedFsync; f != nil {
+			fmt.Fprintf(out, "%s's %d syncs during this run: p50 %.3f ms  p99 %.3f ms  max %.3f ms\n", l.Broker, f.Samples, f.P50Ms, f.P99Ms, f.MaxMs)
+		}
+	}
 	fmt.Fprintln(out)
 }

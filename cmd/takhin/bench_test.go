@@ -56,6 +56,9 @@ func TestBenchCompareTiny(t *testing.T) {
 		if l.Latency == nil || l.Latency.Samples == 0 || l.Latency.P99Ms < l.Latency.P50Ms {
 			t.Errorf("%s: latency %+v", l.Broker, l.Latency)
 		}
+		if loaded := l.LoadedFsync != nil && l.LoadedFsync.Samples > 0; loaded != (l.Broker == brokerDiskCeiling) {
+			t.Errorf("%s: syncs under load %+v", l.Broker, l.LoadedFsync)
+		}
 	}
 	if want := 2*len(compareSizes)*len(compareAcks) + 1; len(rep.Targets) != want {
 		t.Errorf("%d targets, want %d", len(rep.Targets), want)
