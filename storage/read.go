@@ -144,7 +144,7 @@ func (l *Log) readSegment(s *segment, from Offset, maxBytes int, upTo Offset) ([
 		}
 		return nil, false, fmt.Errorf("storage: read %s at %d: %w", s.file.Name(), pos, err)
 	}
-	n, err := validateBatches(buf, first.BaseOffset, upTo)
+	n, err := validateBatches(buf, first.BaseOffset, from, upTo)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: segment %d at position %d", err, s.base, pos)
 	}
@@ -155,8 +155,10 @@ func (l *Log) readSegment(s *segment, from Offset, maxBytes int, upTo Offset) ([
 // whole, valid batches with offsets increasing from firstBase and last
 // offsets below upTo. Each batch's CRC is checked before any decision is
 // taken on its header, so a flipped offset field cannot hide a batch. The
-// first batch must be whole.
-func validateBatches(buf []byte, firstBase, upTo Offset) (int, error) {
+// first batch must be whole and must hold from or a later offset: the
+// scan that chose it read its header without the CRC, and a flip there
+// must not return a batch wholly below the fetch offset.
+func validateBatches(buf []byte, firstBase, from, upTo Offset) (int, error) {
 	n := 0
 	next := firstBase
 	for len(buf)-n >= BatchHeaderSize {
@@ -173,6 +175,9 @@ func validateBatches(buf []byte, firstBase, upTo Offset) (int, error) {
 		}
 		if h.BaseOffset < next || (n == 0 && h.BaseOffset != firstBase) {
 			return 0, fmt.Errorf("%w: base offset %d, expected ≥ %d", errBadBatch, h.BaseOffset, next)
+		}
+		if n == 0 && h.LastOffset() < from {
+			return 0, fmt.Errorf("%w: the batch found ends at %d, before %d", errBadBatch, h.LastOffset(), from)
 		}
 		if h.LastOffset() >= upTo {
 			break
