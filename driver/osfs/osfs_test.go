@@ -308,3 +308,19 @@ func TestPathsEscapingTheRootAreRejected(t *testing.T) {
 		t.Fatalf("MkdirAll(a/../b): %v", err)
 	}
 }
+
+// Sync on a closed file fails: the descriptor is held for the call, never
+// read from a closed (possibly reused) number.
+func TestSyncAfterCloseFails(t *testing.T) {
+	fsys, _ := newFS(t)
+	f, err := fsys.Create("log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err == nil {
+		t.Fatal("Sync after Close succeeded")
+	}
+}
