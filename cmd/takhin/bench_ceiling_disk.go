@@ -41,6 +41,8 @@ type diskLogs struct {
 	mu    sync.Mutex
 	files map[string]*diskLog
 	wg    sync.WaitGroup
+	// closed: close was called; no new log (and syncer) is started.
+	closed bool
 	// syncs holds how long each sync took since the last takeSyncs: the
 	// disk's fsync latency under the load being measured, where the probe
 	// (bench_fsync.go) measures it on an idle disk.
@@ -93,8 +95,17 @@ func (d *diskLogs) get(topic string, partition int32) (*diskLog, error) {
 	if l := d.files[name]; l != nil {
 		return l, nil
 	}
+	if d.closed {
+		return nil, net.ErrClosed
+	}
 	f, err := d.fs.Create(name)
 	if err != nil {
+		return nil, err
+	}
+	// A new file's name is durable only once its directory is synced, as
+	// the log does for a new segment.
+	if err := d.fs.SyncDir("."); err != nil {
+		_ = f.Close()
 		return nil, err
 	}
 	l := &diskLog{f: f, owner: d}
@@ -107,6 +118,7 @@ func (d *diskLogs) get(topic string, partition int32) (*diskLog, error) {
 
 func (d *diskLogs) close() {
 	d.mu.Lock()
+	d.closed = true
 	for _, l := range d.files {
 		l.mu.Lock()
 		l.closed = true
@@ -190,9 +202,16 @@ type pendingAnswer struct {
 // writes, a reader goroutine frames the connection, an answerer goroutine
 // waits for each request's syncs and writes the answers in order.
 func (c *ceiling) serveDurable(conn net.Conn) {
-	frames, done := make(chan []byte, diskCeilingPipeline), make(chan struct{})
-	defer close(done)
-	go readFrames(conn, frames, done)
+	frames, done, readerDone := make(chan []byte, diskCeilingPipeline), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		readFrames(conn, frames, done)
+	}()
+	defer func() { // the reader ends before serve does: Close waits for it
+		close(done)
+		conn.Close()
+		<-readerDone
+	}()
 	answers := make(chan pendingAnswer, diskCeilingPipeline)
 	answered := make(chan struct{})
 	go func() {
