@@ -25,12 +25,15 @@ const (
 	// what already arrived) and grows as bytes arrive, so a 4-byte header
 	// declaring 100 MiB pins no more than this until the bytes come.
 	bodyPreallocBytesMax = 64 << 10
-	// bodyGrowth: a growing body buffer holds at most this many times the
-	// bytes that arrived, so a large frame gets its whole buffer once a
-	// sixteenth of it is here (a 1 MiB produce costs one or two
-	// allocations, not five doublings) while a peer still pins at most 16
-	// bytes per byte it sent.
-	bodyGrowth = 16
+	// bodyGrowth and bodyGrowthExtraMax: a growing body buffer holds at
+	// most min(bodyGrowth × the bytes that arrived, twice them plus
+	// bodyGrowthExtraMax). A frame of a few MiB gets its whole buffer once
+	// a sixteenth of it is here (a 1 MiB produce costs one or two
+	// allocations, not five doublings and copies), while a peer declaring
+	// 100 MiB pins at most 2 bytes per byte it sent plus 4 MiB, as it
+	// would with plain doubling.
+	bodyGrowth         = 16
+	bodyGrowthExtraMax = 4 << 20
 	// pendingRetainBytes: an empty pending buffer keeps its capacity up to
 	// this size for the next Feed; a larger one is released, so one burst
 	// does not pin memory for the connection's life.
@@ -188,15 +191,17 @@ func (f *Framer) startBody(size int, rest []byte) {
 
 // reserve makes room in the body for n more bytes. The buffer holds the
 // whole frame if it is at most bodyPreallocBytesMax, otherwise at most
-// max(bodyPreallocBytesMax, bodyGrowth × the bytes it will then hold), and
-// never more than the declared size, so a frame costs O(size) copying and
-// a peer pins memory only in proportion to what it sent.
+// max(bodyPreallocBytesMax, min(bodyGrowth × want, 2 × want +
+// bodyGrowthExtraMax)) for the want bytes it will then hold, and never
+// more than the declared size, so a frame costs O(size) copying and a peer
+// pins memory only in proportion to what it sent.
 func (f *Framer) reserve(n int) {
 	if cap(f.body)-len(f.body) >= n {
 		return
 	}
 	want := len(f.body) + n
-	grown := make([]byte, len(f.body), min(f.bodyBytes, max(want, bodyPreallocBytesMax, bodyGrowth*want)))
+	grow := min(bodyGrowth*want, 2*want+bodyGrowthExtraMax)
+	grown := make([]byte, len(f.body), min(f.bodyBytes, max(want, bodyPreallocBytesMax, grow)))
 	copy(grown, f.body)
 	f.body = grown
 }
