@@ -1,18 +1,23 @@
 package main
 
 // The disk ceiling: the ceiling broker (bench_ceiling.go) made durable the
-// cheapest way there is. Each produced partition's record batches are
-// appended, as received, to one file per partition, whose own goroutine
-// syncs whatever was written since its last sync (a group commit across
-// connections and pipelined requests); an acks=all answer leaves once the
-// syncs covering its batches returned, an acks=1 answer once they are
-// written, always in request order. A connection's next requests are
-// decoded and written while earlier ones wait for their sync. Writes and
-// syncs go through driver/osfs, the calls Takhin's log makes (fdatasync on
-// Linux). There is no validation, no index, no checkpoint, no producer
-// state: what a client reaches against it is about the most a broker that
-// keeps its acks=all promise can reach on this disk and these cores, the
-// empirical form of the "what the fsync latency allows".
+// simplest way. Each produced partition's record batches are appended, as
+// received, to one file per partition, whose own goroutine syncs whatever
+// was written since its last sync (a group commit across connections and
+// pipelined requests); an acks=all answer leaves once the syncs covering
+// its batches returned, an acks=1 answer once they are written, always in
+// request order. A connection's next requests are decoded and written
+// while earlier ones wait for their sync. Writes and syncs go through
+// driver/osfs, the calls Takhin's log makes (fdatasync on Linux). There is
+// no validation, no index, no checkpoint, no producer state.
+//
+// It is a reference, not a proof of a bound: it shows what appending and
+// syncing alone cost on this disk and these cores (the empirical side of
+// the "what the fsync latency allows"). Its design is not optimal
+// everywhere: writes may land in pages a concurrent sync is writing back,
+// and wait for it, where Takhin's executor never writes and syncs a
+// partition at once and writes everything queued in one call, so Takhin
+// can beat it (at 1 KiB, acks=1 most of all).
 
 import (
 	"bufio"
