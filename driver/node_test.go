@@ -8,6 +8,7 @@ package driver
 // order (criterion 3).
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -319,6 +320,90 @@ func TestListOffsetsByTimestampInsideCompressedBatches(t *testing.T) {
 		}
 		if o := got[topic][0].Offset; o != 5 {
 			t.Fatalf("%s: the first record at or after +4.5 s is offset %d, want 5", topic, o)
+		}
+	}
+}
+
+// The node recycles a fetch's read buffers and every response frame
+// (internal/bufpool). Two consumers read three partitions from the start
+// while a producer is still writing them (mostly from the in-memory tail),
+// and four more once it is done (from disk, with recycled read buffers),
+// so reads, responses and their recycling interleave; each consumer must
+// see every record, in order, with exactly the bytes sent (a buffer
+// recycled while still referenced would show up as a wrong value or a
+// broken batch).
+func TestConcurrentConsumersSeeExactBytes(t *testing.T) {
+	n := startTestNode(t, t.TempDir())
+	defer stopNode(t, n)
+	ctx := testCtx(t)
+	const topic = "recycled"
+	if _, err := newAdmin(t, n).CreateTopic(ctx, 3, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	count := 50_000 // about 17 MB a partition, well past its tail
+	if testing.Short() {
+		count = 20_000
+	}
+	value := func(key string) []byte {
+		return append([]byte("value-"+key+"-"), bytes.Repeat([]byte{key[len(key)-1]}, 1000)...)
+	}
+	done := make(chan error, 6)
+	consume := func(c int) {
+		go func() {
+			cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr()), kgo.ConsumeTopics(topic),
+				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			if err != nil {
+				done <- err
+				return
+			}
+			defer cl.Close()
+			next := map[int32]int64{}
+			for seen := 0; seen < count; {
+				fs := cl.PollFetches(ctx)
+				if err := fs.Err(); err != nil {
+					done <- fmt.Errorf("consumer %d: %w", c, err)
+					return
+				}
+				var bad error
+				fs.EachRecord(func(r *kgo.Record) {
+					if bad == nil && (r.Offset != next[r.Partition] || !bytes.Equal(r.Value, value(string(r.Key)))) {
+						bad = fmt.Errorf("consumer %d: partition %d offset %d (want %d): %d bytes %.20q",
+							c, r.Partition, r.Offset, next[r.Partition], len(r.Value), r.Value)
+					}
+					next[r.Partition]++
+					seen++
+				})
+				if bad != nil {
+					done <- bad
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	consume(0)
+	consume(1)
+	// Uncompressed, so the partitions outgrow their 4 MiB in-memory tails
+	// and the late consumers read from disk.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr()), kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for i := range count {
+		key := fmt.Sprint(i)
+		cl.Produce(ctx, &kgo.Record{Key: []byte(key), Value: value(key)}, nil)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for c := 2; c < 6; c++ {
+		consume(c)
+	}
+	for range 6 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
