@@ -39,6 +39,9 @@ type GroupCounts struct {
 	CommitsAcked, CommitsFailed, Reads  int
 	CommitsIndeterminate, Fetched       int
 	MemberCrashes, MemberLeaves, Errors int
+	// CommitsBeforeTopic: commits refused UNKNOWN_TOPIC_OR_PARTITION
+	// because the clients' topic did not exist yet (as Kafka refuses).
+	CommitsBeforeTopic int
 }
 
 type genKey struct {

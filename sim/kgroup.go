@@ -80,8 +80,12 @@ type kmember struct {
 	corr      int32
 	waiting   *kcall
 	pending   []registerOp // the register operations of the request in flight
-	wake      uint64       // the latest scheduled act: earlier ones are stale
-	draining  bool         // the run's last phase: no leaving, no crashing
+	// topicSeen: the commit in flight was sent once the clients' topic was
+	// in the node's image (a created topic stays: the clients never
+	// delete theirs), so UNKNOWN_TOPIC_OR_PARTITION would be wrong.
+	topicSeen bool
+	wake      uint64 // the latest scheduled act: earlier ones are stale
+	draining  bool   // the run's last phase: no leaving, no crashing
 
 	phase       memberPhase
 	needFind    bool

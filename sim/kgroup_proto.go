@@ -299,6 +299,10 @@ func (m *kmember) commit() {
 			key: key, write: true, partition: p, invoked: m.w.now})
 	}
 	req.Topics = append(req.Topics, t)
+	m.topicSeen = m.n.image != nil
+	if m.topicSeen {
+		_, m.topicSeen = m.n.image.Topic(kTopic)
+	}
 	m.send(req, func(resp kmsg.Response) { m.committed(resp.(*kmsg.OffsetCommitResponse)) })
 }
 
@@ -333,6 +337,12 @@ func (m *kmember) committed(r *kmsg.OffsetCommitResponse) {
 	m.record("committed", int64(worst))
 	switch {
 	case worst == 0:
+		m.think()
+	case worst == kerr.UnknownTopicOrPartition.Code && !m.topicSeen:
+		// Kafka refuses commits for a topic it does not know: the Kafka
+		// clients have not created theirs yet (a crash or a full disk
+		// may hold it back). Keep consuming and commit again later.
+		m.gc.counts.CommitsBeforeTopic++
 		m.think()
 	case m.groupError(worst):
 	default:

@@ -184,8 +184,8 @@ func (r Result) Summary() string {
 		c.Steps, r.VirtualMs, c.Crashes, c.DiskFull, c.Produced, c.AckedAll, c.AckedOne, c.ProduceErrs,
 		c.Fetches, c.FetchedBatches, c.TopicChangesAcked, c.TopicChanges, c.ClientOps, c.NetPartitions, c.ClockJumps, c.BitFlips)
 	if g := c.Groups; r.Options.Groups > 0 {
-		s += fmt.Sprintf("groups: joins=%d syncs=%d generations-covered=%d commits=%d/%d/%d (acked/failed/indeterminate) offset-reads=%d fetched-batches=%d member-crashes=%d member-leaves=%d\n",
-			g.Joins, g.Syncs, g.GenerationsCovered, g.CommitsAcked, g.CommitsFailed, g.CommitsIndeterminate, g.Reads, g.Fetched,
+		s += fmt.Sprintf("groups: joins=%d syncs=%d generations-covered=%d commits=%d/%d/%d (acked/failed/indeterminate) commits-before-topic=%d offset-reads=%d fetched-batches=%d member-crashes=%d member-leaves=%d\n",
+			g.Joins, g.Syncs, g.GenerationsCovered, g.CommitsAcked, g.CommitsFailed, g.CommitsIndeterminate, g.CommitsBeforeTopic, g.Reads, g.Fetched,
 			g.MemberCrashes, g.MemberLeaves)
 	}
 	if rc := c.Retention; r.Options.RetentionCheckMs > 0 || r.Options.Compacted {

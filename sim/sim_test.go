@@ -154,6 +154,7 @@ var cleanupRegressionSeeds = []uint64{
 	460,             // the same in a retention chunk (the start offset's checkpoint)
 	559,             // a clean above the recovery point, then a truncation behind its gaps, reused offsets
 	171335345878051, // a false poll-skip: a lost value's reused offset compacted into a gap
+	264783275367955, // a member flagged UNKNOWN_TOPIC_OR_PARTITION for a commit before the topic existed
 }
 
 func TestRegressionSeeds(t *testing.T) {
