@@ -177,6 +177,8 @@ type singleReport struct {
 	Produce  produceResult  `json:"produce"`
 	Consume  *consumeResult `json:"consume,omitempty"`
 	Error    string         `json:"error,omitempty"`
+	// meter reads the CPU clocks (a broker process's too, when set).
+	meter cpuMeter
 }
 
 // runSingle is one workload against --brokers.
@@ -221,11 +223,11 @@ func runWorkload(ctx context.Context, brokers []string, rep *singleReport, consu
 			return err
 		}
 	}
-	rep.Produce, err = produce(ctx, brokers, rep.Workload)
+	rep.Produce, err = produce(ctx, brokers, rep.Workload, rep.meter)
 	if err != nil || !consume {
 		return err
 	}
-	c, err := consumeAndVerify(ctx, brokers, rep.Workload, from)
+	c, err := consumeAndVerify(ctx, brokers, rep.Workload, from, rep.meter)
 	rep.Consume = &c
 	return err
 }

@@ -36,6 +36,9 @@ type benchBroker struct {
 	// syncs, when set, returns the broker's own sync durations since the
 	// last call (the disk ceiling's: fsync latency under load).
 	syncs func() []time.Duration
+	// cpu, when set, returns the CPU time of the broker's own process
+	// (nil: it runs in the bench's process).
+	cpu func() (time.Duration, bool)
 }
 
 const (
@@ -121,7 +124,9 @@ func startTakhinProcess(binary, dir string) (*benchBroker, error) {
 		_ = stop()
 		return nil, fmt.Errorf("takhin serve: %w (log: %s)", err, logTail(logPath))
 	}
-	return &benchBroker{name: brokerTakhin, describe: "`" + binary + " serve` process over " + dir, addr: addr, stop: stop}, nil
+	pid := cmd.Process.Pid
+	return &benchBroker{name: brokerTakhin, describe: "`" + binary + " serve` process over " + dir, addr: addr, stop: stop,
+		cpu: func() (time.Duration, bool) { return processCPU(pid) }}, nil
 }
 
 func freeLoopbackAddr() (string, error) {

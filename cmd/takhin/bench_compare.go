@@ -298,7 +298,7 @@ func medianBy[T any](runs []compareRun, get func(compareRun) (*T, float64)) *T {
 
 func runOne(ctx context.Context, rep *compareReport, b *benchBroker, w workload) compareRun {
 	run := compareRun{Broker: b.name, Workload: w}
-	single := singleReport{Workload: w}
+	single := singleReport{Workload: w, meter: cpuMeter{broker: b.cpu}}
 	err := runWorkload(ctx, []string{b.addr}, &single, !b.produceOnly)
 	run.Workload = single.Workload
 	if single.Produce.Seconds > 0 {
@@ -327,7 +327,7 @@ func deleteTopic(ctx context.Context, addr, topic string) error {
 }
 
 func runLatency(ctx context.Context, rep *compareReport, b *benchBroker) latencyRun {
-	single := singleReport{Workload: rep.latencyWorkload}
+	single := singleReport{Workload: rep.latencyWorkload, meter: cpuMeter{broker: b.cpu}}
 	if b.syncs != nil {
 		b.syncs() // only this run's
 	}
@@ -399,7 +399,27 @@ func produceTarget(rep *compareReport, w workload) targetResult {
 	if disk := rep.produceRate(brokerDiskCeiling, w); disk > 0 {
 		t.Detail += fmt.Sprintf("; the disk ceiling reached %s, takhin %.2fx of it (not in the issue's formula)", human(disk), takhin/disk)
 	}
+	if r := rep.run(brokerTakhin, w); r != nil && r.Produce != nil {
+		t.Detail += cpuBudget(t.Goal, r.Produce)
+	}
 	return t
+}
+
+// cpuBudget is the goal's CPU arithmetic, when the broker was a process of
+// its own: at the goal rate the run would last records/goal seconds, and
+// the client (assumed to need what it needed in this run) and the broker
+// share cores x that many core-seconds, at best.
+func cpuBudget(goal float64, p *produceResult) string {
+	u := p.CPU
+	if u == nil || !u.BrokerSeparate || goal <= 0 {
+		return ""
+	}
+	seconds := float64(p.Records) / goal
+	machine := float64(u.Cores) * seconds
+	return fmt.Sprintf("; CPU: at the goal the run lasts %.3f s, %.2f core-s on %d cores, of which the client used %.2f here,"+
+		" leaving the broker at most %.2f with perfect overlap; takhin serve used %.2f (the two used %.0f%% of %d cores x the run's %.3f s)",
+		seconds, machine, u.Cores, u.BenchSeconds, machine-u.BenchSeconds, u.BrokerSeconds,
+		100*u.total()/(float64(u.Cores)*p.Seconds), u.Cores, p.Seconds)
 }
 
 func consumeTarget(rep *compareReport, w workload) targetResult {

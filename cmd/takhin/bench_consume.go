@@ -31,6 +31,8 @@ type consumeResult struct {
 	// below the high watermark (an acks=1 ack may come before the fsync
 	// that makes the record readable on Takhin).
 	ReadableAfterMs float64 `json:"readable_after_ms"`
+	// CPU is what the bench and the broker used while consuming.
+	CPU *cpuUsage `json:"cpu,omitempty"`
 }
 
 // endOffsets is each partition's end offset (its high watermark).
@@ -125,7 +127,7 @@ func (v *verifier) record(r *kgo.Record) {
 
 // consumeAndVerify reads back w.Topic's w.Partitions partitions from the
 // start. Throughput runs from the client's creation to the last record.
-func consumeAndVerify(ctx context.Context, brokers []string, w workload, from map[int32]int64) (consumeResult, error) {
+func consumeAndVerify(ctx context.Context, brokers []string, w workload, from map[int32]int64, meter cpuMeter) (consumeResult, error) {
 	parts := map[int32]kgo.Offset{}
 	for p := range int32(w.Partitions) {
 		parts[p] = kgo.NewOffset().At(from[p])
@@ -134,7 +136,7 @@ func consumeAndVerify(ctx context.Context, brokers []string, w workload, from ma
 	if err != nil {
 		return consumeResult{}, err
 	}
-	start := time.Now()
+	start, cpuStart := time.Now(), meter.read()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{w.Topic: parts}))
 	if err != nil {
@@ -144,7 +146,7 @@ func consumeAndVerify(ctx context.Context, brokers []string, w workload, from ma
 	v := newVerifier(w, from)
 	err = pollAll(ctx, cl, v)
 	res := consumeResult{Records: v.count, Seconds: time.Since(start).Seconds(), Reordered: v.reorder,
-		ReadableAfterMs: float64(waited) / 1e6}
+		ReadableAfterMs: float64(waited) / 1e6, CPU: meter.since(cpuStart)}
 	res.RecordsPerSec = float64(v.count) / res.Seconds
 	res.MBPerSec = float64(int64(v.count)*int64(w.RecordBytes)) / 1e6 / res.Seconds
 	if err == nil {

@@ -126,7 +126,7 @@ func benchGroupConsume(ctx context.Context, addr string, n int) (firstMs, perSec
 	if _, err := ensureTopic(ctx, []string{addr}, w); err != nil {
 		return 0, 0, err
 	}
-	if _, err := produce(ctx, []string{addr}, w); err != nil {
+	if _, err := produce(ctx, []string{addr}, w, cpuMeter{}); err != nil {
 		return 0, 0, err
 	}
 	var got atomic.Int64

@@ -170,6 +170,8 @@ type produceResult struct {
 	Idempotent    bool           `json:"idempotent"`
 	Errors        int64          `json:"errors"`
 	Latency       *latencyResult `json:"latency,omitempty"`
+	// CPU is what the bench and the broker used while producing.
+	CPU *cpuUsage `json:"cpu,omitempty"`
 }
 
 // latencyResult is per-record produce latency, Produce call to callback.
@@ -206,7 +208,7 @@ func (p *producer) done(r *kgo.Record, err error) {
 
 // produce sends w.Records records (sequence numbers 0..N-1) and waits for
 // every callback. Throughput runs from the first Produce call to Flush.
-func produce(ctx context.Context, brokers []string, w workload) (produceResult, error) {
+func produce(ctx context.Context, brokers []string, w workload, meter cpuMeter) (produceResult, error) {
 	res := produceResult{Records: w.Records, Inflight: w.inflight(), Idempotent: w.Acks == "all"}
 	cl, err := kgo.NewClient(producerOptions(brokers, w)...)
 	if err != nil {
@@ -226,6 +228,7 @@ func produce(ctx context.Context, brokers []string, w workload) (produceResult, 
 		cl.Produce(ctx, r, p.done)
 	}
 	p.start = time.Now()
+	cpuStart := meter.read()
 	if w.Rate > 0 {
 		paced(ctx, w.Records, w.Rate, send)
 	} else {
@@ -235,6 +238,7 @@ func produce(ctx context.Context, brokers []string, w workload) (produceResult, 
 	}
 	flushErr := cl.Flush(ctx)
 	res.Seconds = time.Since(p.start).Seconds()
+	res.CPU = meter.since(cpuStart)
 	res.RecordsPerSec = float64(w.Records) / res.Seconds
 	res.MBPerSec = float64(w.valueBytes()) / 1e6 / res.Seconds
 	res.Errors = p.errors.Load()

@@ -53,6 +53,9 @@ func writeSingleText(out io.Writer, rep singleReport) {
 		fmt.Fprintf(t, "consume\t%d\t%.2f\t%s\t%.1f\tverified=%v\n", c.Records, c.Seconds, human(c.RecordsPerSec), c.MBPerSec, c.Verified)
 	}
 	t.Flush()
+	if u := p.CPU; u != nil {
+		fmt.Fprintf(out, "produce CPU: %s core-seconds of %d cores x %.2f s\n", cpuCell(u), u.Cores, p.Seconds)
+	}
 	if l := p.Latency; l != nil {
 		fmt.Fprintf(out, "latency at %d rec/s over %d records: p50 %.2f ms  p99 %.2f ms  p999 %.2f ms  max %.2f ms\n",
 			l.Rate, l.Samples, l.P50Ms, l.P99Ms, l.P999Ms, l.MaxMs)
@@ -93,25 +96,38 @@ func writeCompareText(out io.Writer, rep *compareReport) {
 
 func writeRuns(out io.Writer, rep *compareReport) {
 	t := newTable(out)
-	fmt.Fprintln(t, "WORKLOAD\tBROKER\tPRODUCE REC/S\tMB/S\tCONSUME REC/S\tMB/S\tVERIFIED\tPRODUCE RUNS\t")
+	fmt.Fprintln(t, "WORKLOAD\tBROKER\tPRODUCE REC/S\tMB/S\tCPU S\tCONSUME REC/S\tMB/S\tVERIFIED\tCPU S\tPRODUCE RUNS\t")
 	for _, w := range rep.workloads {
 		for _, b := range rep.Brokers {
 			r := rep.run(b.Name, w)
 			if r == nil {
 				continue
 			}
-			produce, consume := "-\t-", "-\t-\t-"
+			produce, consume := "-\t-\t-", "-\t-\t-\t-"
 			if p := r.Produce; p != nil {
-				produce = fmt.Sprintf("%s\t%.1f", human(p.RecordsPerSec), p.MBPerSec)
+				produce = fmt.Sprintf("%s\t%.1f\t%s", human(p.RecordsPerSec), p.MBPerSec, cpuCell(p.CPU))
 			}
 			if c := r.Consume; c != nil {
-				consume = fmt.Sprintf("%s\t%.1f\t%v", human(c.RecordsPerSec), c.MBPerSec, c.Verified)
+				consume = fmt.Sprintf("%s\t%.1f\t%v\t%s", human(c.RecordsPerSec), c.MBPerSec, c.Verified, cpuCell(c.CPU))
 			}
 			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t\n", w.label(), b.Name, produce, consume, spread(r.ProduceRuns))
 		}
 	}
 	t.Flush()
+	fmt.Fprintln(out, "CPU S: core-seconds used during the phase, bench (the client) + broker process, or bench alone with the broker in it")
 	fmt.Fprintln(out)
+}
+
+// cpuCell is a phase's CPU time: "0.86 = 0.58+0.28" when the broker is a
+// process of its own, else the bench's alone (the broker included).
+func cpuCell(u *cpuUsage) string {
+	switch {
+	case u == nil:
+		return "-"
+	case u.BrokerSeparate:
+		return fmt.Sprintf("%.2f = %.2f+%.2f", u.total(), u.BenchSeconds, u.BrokerSeconds)
+	}
+	return fmt.Sprintf("%.2f", u.BenchSeconds)
 }
 
 // spread is every repeat's rate, when there was more than one.

@@ -2,7 +2,8 @@ package main
 
 // Goal: keep `takhin bench` working. A tiny --compare runs end to end
 // (every broker starts, every consume verifies, the JSON parses and holds
-// every run, latency and target); a single run against kfake produces,
+// every run, latency and target); CPU time is read from this process and
+// from a process's threads, and the goal's CPU arithmetic adds up; a single run against kfake produces,
 // consumes and verifies; bad flags are refused; the value codec catches
 // corruption; the ceiling counts records from batch headers; the disk
 // ceiling has written and synced every acknowledged batch. Numbers are not
@@ -16,8 +17,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -46,6 +49,9 @@ func TestBenchCompareTiny(t *testing.T) {
 	for _, r := range rep.Runs {
 		if r.Produce == nil || r.Produce.Errors != 0 || r.Produce.RecordsPerSec <= 0 || len(r.ProduceRuns) != 2 {
 			t.Errorf("%s %s: produce %+v", r.Broker, r.Workload.Topic, r.Produce)
+		}
+		if cpu := r.Produce.CPU; runtime.GOOS == "linux" && (cpu == nil || cpu.BenchSeconds <= 0 || cpu.BrokerSeparate) {
+			t.Errorf("%s %s: produce CPU %+v, want this process's time alone (every broker runs in it)", r.Broker, r.Workload.Topic, cpu)
 		}
 		consumed := r.Consume != nil && r.Consume.Verified && r.Consume.Records == r.Workload.Records
 		if consumed != (r.Broker != brokerCeiling && r.Broker != brokerDiskCeiling) {
@@ -210,5 +216,56 @@ func TestDiskCeilingKeepsWhatItAcknowledged(t *testing.T) {
 	}
 	if total < int64(values) {
 		t.Errorf("%d bytes written for %d bytes of values", total, values)
+	}
+}
+
+func TestBenchCPUClocks(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("CPU accounting is Linux-only")
+	}
+	self0, ok := selfCPU()
+	proc0, ok2 := processCPU(os.Getpid())
+	if !ok || !ok2 {
+		t.Fatalf("clocks unavailable: self %v, process %v", ok, ok2)
+	}
+	// Burn 50 ms of CPU by this process's own clock; the threads' clock
+	// must see (nearly) all of it too.
+	x := uint64(1)
+	for {
+		for range 1 << 16 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		if self, _ := selfCPU(); self-self0 >= 50*time.Millisecond {
+			break
+		}
+	}
+	proc1, _ := processCPU(os.Getpid())
+	if got := proc1 - proc0; got < 40*time.Millisecond {
+		t.Fatalf("the threads' clock advanced %v while this process burnt 50 ms (x=%d)", got, x)
+	}
+	if _, ok := processCPU(-1); ok {
+		t.Fatal("processCPU of no process reported a time")
+	}
+}
+
+func TestBenchCPUBudget(t *testing.T) {
+	p := &produceResult{Records: 100, Seconds: 0.25,
+		CPU: &cpuUsage{BenchSeconds: 0.15, BrokerSeconds: 0.25, BrokerSeparate: true, Cores: 2}}
+	// At a goal of 1000 records/s the run lasts 0.1 s: 0.2 core-s on 2
+	// cores, 0.15 of them the client's, so 0.05 are left for the broker;
+	// the run used 0.4 of 2 x 0.25 core-s.
+	got := cpuBudget(1000, p)
+	for _, want := range []string{"the run lasts 0.100 s, 0.20 core-s on 2 cores", "the client used 0.15",
+		"at most 0.05 with perfect overlap", "takhin serve used 0.25", "the two used 80% of 2 cores"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	p.CPU.BrokerSeparate = false
+	if got := cpuBudget(1000, p); got != "" {
+		t.Errorf("an in-process broker got a budget: %q", got)
+	}
+	if got, want := cpuCell(&cpuUsage{BenchSeconds: 0.5, BrokerSeconds: 0.25, BrokerSeparate: true}), "0.75 = 0.50+0.25"; got != want {
+		t.Errorf("cpuCell = %q, want %q", got, want)
 	}
 }
