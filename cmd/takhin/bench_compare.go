@@ -400,7 +400,11 @@ func produceTarget(rep *compareReport, w workload) targetResult {
 		t.Detail += fmt.Sprintf("; the disk ceiling reached %s, takhin %.2fx of it (not in the issue's formula)", human(disk), takhin/disk)
 	}
 	if r := rep.run(brokerTakhin, w); r != nil && r.Produce != nil {
-		t.Detail += cpuBudget(t.Goal, r.Produce)
+		var ceilingCPU *cpuUsage
+		if c := rep.run(brokerCeiling, w); c != nil && c.Produce != nil {
+			ceilingCPU = c.Produce.CPU
+		}
+		t.Detail += cpuBudget(t.Goal, r.Produce, ceilingCPU)
 	}
 	return t
 }
@@ -408,18 +412,24 @@ func produceTarget(rep *compareReport, w workload) targetResult {
 // cpuBudget is the goal's CPU arithmetic, when the broker was a process of
 // its own: at the goal rate the run would last records/goal seconds, and
 // the client (assumed to need what it needed in this run) and the broker
-// share cores x that many core-seconds, at best.
-func cpuBudget(goal float64, p *produceResult) string {
+// share cores x that many core-seconds, at best. The ceiling's run (its
+// client and its broker together) is a second view of what the client
+// needs, as a client's CPU depends on how the broker batches it.
+func cpuBudget(goal float64, p *produceResult, ceiling *cpuUsage) string {
 	u := p.CPU
 	if u == nil || !u.BrokerSeparate || goal <= 0 {
 		return ""
 	}
 	seconds := float64(p.Records) / goal
 	machine := float64(u.Cores) * seconds
-	return fmt.Sprintf("; CPU: at the goal the run lasts %.3f s, %.2f core-s on %d cores, of which the client used %.2f here,"+
+	out := fmt.Sprintf("; CPU: at the goal the run lasts %.3f s, %.2f core-s on %d cores, of which the client used %.2f here,"+
 		" leaving the broker at most %.2f with perfect overlap; takhin serve used %.2f (the two used %.0f%% of %d cores x the run's %.3f s)",
 		seconds, machine, u.Cores, u.BenchSeconds, machine-u.BenchSeconds, u.BrokerSeconds,
 		100*u.total()/(float64(u.Cores)*p.Seconds), u.Cores, p.Seconds)
+	if ceiling != nil {
+		out += fmt.Sprintf("; the ceiling's run used %.2f core-s, client and broker together", ceiling.total())
+	}
+	return out
 }
 
 func consumeTarget(rep *compareReport, w workload) targetResult {

@@ -254,15 +254,15 @@ func TestBenchCPUBudget(t *testing.T) {
 	// At a goal of 1000 records/s the run lasts 0.1 s: 0.2 core-s on 2
 	// cores, 0.15 of them the client's, so 0.05 are left for the broker;
 	// the run used 0.4 of 2 x 0.25 core-s.
-	got := cpuBudget(1000, p)
-	for _, want := range []string{"the run lasts 0.100 s, 0.20 core-s on 2 cores", "the client used 0.15",
+	got := cpuBudget(1000, p, &cpuUsage{BenchSeconds: 0.125})
+	for _, want := range []string{"the ceiling's run used 0.12 core-s", "the run lasts 0.100 s, 0.20 core-s on 2 cores", "the client used 0.15",
 		"at most 0.05 with perfect overlap", "takhin serve used 0.25", "the two used 80% of 2 cores"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("%q lacks %q", got, want)
 		}
 	}
 	p.CPU.BrokerSeparate = false
-	if got := cpuBudget(1000, p); got != "" {
+	if got := cpuBudget(1000, p, nil); got != "" {
 		t.Errorf("an in-process broker got a budget: %q", got)
 	}
 	if got, want := cpuCell(&cpuUsage{BenchSeconds: 0.5, BrokerSeconds: 0.25, BrokerSeparate: true}), "0.75 = 0.50+0.25"; got != want {
