@@ -71,7 +71,7 @@ sim-sweep:
 # A real `takhin serve` process vs kfake, the ceiling and the disk ceiling
 # (in-process references) and this disk's fsync, with the issue's targets
 # evaluated (a report: it exits non-zero only on produce or verify errors).
-# BENCH_FLAGS="--scale 1" for the full sizes.
+# The issue's sizes by default; BENCH_FLAGS="--scale 0.5" for a quicker run.
 BENCH_FLAGS ?=
 bench: bench-storage build
 	$(GO) run ./cmd/takhin bench --compare --binary bin/takhin $(BENCH_FLAGS)

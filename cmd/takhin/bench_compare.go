@@ -6,8 +6,8 @@ package main
 // probe of this disk's fsync latency, and the targets evaluated
 // from those numbers.
 //
-// Workloads, at --scale 1 (the default scale keeps the whole run under
-// three minutes on two cores):
+// Workloads, at --scale 1 (the default; the whole run takes a minute or
+// two on two cores):
 //   - 1M x 100 B and 200k x 1 KiB, each with acks=all (idempotent, 5 in
 //     flight) and acks=1 (idempotence off, --max-inflight), linger 0,
 //     --codec; consumed back and verified (not from the ceiling);
@@ -37,9 +37,10 @@ import (
 )
 
 const (
-	// defaultScale: 500k x 100 B and 100k x 1 KiB (with --repeat 3, about a
-	// minute on two cores and a fast disk).
-	defaultScale = 0.5
+	// defaultScale: the sizes, 1M x 100 B and 200k x 1 KiB (with
+	// --repeat 3, about 70 s on two cores). Half of that is quicker but
+	// noisier: its runs last a tenth of a second or two.
+	defaultScale = 1
 	// latencyRate is the fixed produce rate for latency.
 	latencyRate = 20_000
 	// warmUpRecords are produced to each broker before its measured runs.
