@@ -265,6 +265,11 @@ func (f *recordFile) Truncate(size int64) error {
 	return err
 }
 
+func (f *recordFile) Reserve(n int64) error {
+	_, err := locked(f.r, func() (struct{}, error) { return none(f.f.Reserve(n)) })
+	return err
+}
+
 func (f *recordFile) Size() (int64, error) {
 	return locked(f.r, func() (int64, error) { return f.f.Size() })
 }

@@ -49,6 +49,8 @@ type FS interface {
 // File is an open file. Writes always append at the end of the file
 // (O_APPEND semantics): logs, indexes and checkpoints are all append-only or
 // rewritten whole, and a single write position keeps the crash model simple.
+// The end is Size, which a reservation (Reserve) may leave short of the
+// bytes on disk.
 type File interface {
 	// Write appends p. On ENOSPC it may have appended a prefix of p: n says
 	// how much, and the caller is expected to Truncate it away.
@@ -62,6 +64,17 @@ type File interface {
 	Truncate(size int64) error
 	// Size is the current (not necessarily durable) size.
 	Size() (int64, error)
+	// Reserve writes n zero bytes past the end of the file without
+	// counting them in Size: the following Writes overwrite them instead
+	// of growing the file, so a Sync after those Writes changes neither
+	// the file's size on disk nor its blocks, and fdatasync need not write
+	// the inode. The zeros are data like any other: unsynced they may be
+	// lost in a crash, synced they survive it, and after a crash or a
+	// reopen they are part of the file and of its Size. Truncate ends the
+	// reservation (the file is cut at the size given); Close cuts the file
+	// at Size first. On ENOSPC it reserves nothing. An implementation with
+	// nothing to gain may do nothing and return nil.
+	Reserve(n int64) error
 	Close() error
 	// Name is the path the file was opened with.
 	Name() string

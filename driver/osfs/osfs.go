@@ -174,17 +174,87 @@ func (o *osFS) Usage(dir string) (env.Usage, error) {
 
 // osFile is env.File over an afero.File (an *os.File under OsFs). Files
 // that write were opened with O_APPEND, so every Write lands at the end,
-// including after a Truncate.
+// including after a Truncate. A file that reserves (Reserve, Linux only)
+// leaves O_APPEND for positioned writes at its own end, size.
 type osFile struct {
 	f    afero.File
 	name string
+	// reserving: Reserve has run; size is the file's end for Write and
+	// Size, disk the size on disk (size plus the reserved zeros).
+	reserving  bool
+	size, disk int64
 }
 
-func (f *osFile) Write(p []byte) (int, error)             { return f.f.Write(p) }
 func (f *osFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
-func (f *osFile) Truncate(size int64) error               { return f.f.Truncate(size) }
-func (f *osFile) Close() error                            { return f.f.Close() }
 func (f *osFile) Name() string                            { return f.name }
+
+func (f *osFile) Write(p []byte) (int, error) {
+	if !f.reserving {
+		return f.f.Write(p)
+	}
+	n, err := pwrite(f.f.(*os.File), p, f.size)
+	f.size += int64(n)
+	f.disk = max(f.disk, f.size)
+	return n, err
+}
+
+// Reserve writes n zeros past the end on disk (see env.File). The zeros
+// reach the disk with the next Sync, which allocates their blocks once;
+// the Syncs after it only overwrite.
+func (f *osFile) Reserve(n int64) error {
+	of, ok := f.f.(*os.File)
+	if !ok || n <= 0 || !canReserve {
+		return nil
+	}
+	if !f.reserving {
+		size, err := f.Size()
+		if err != nil {
+			return err
+		}
+		if err := leaveAppend(of); err != nil {
+			return err
+		}
+		f.reserving, f.size, f.disk = true, size, size
+	}
+	for done := int64(0); done < n; {
+		k := min(n-done, int64(len(zeros)))
+		written, err := pwrite(of, zeros[:k], f.disk+done)
+		done += int64(written)
+		if err != nil {
+			if done > 0 {
+				if terr := of.Truncate(f.disk); terr != nil {
+					return errors.Join(err, terr)
+				}
+			}
+			return err
+		}
+	}
+	f.disk += n
+	return nil
+}
+
+// zeros is what Reserve writes, a piece at a time (never written to).
+var zeros = make([]byte, 64<<10)
+
+// Truncate cuts the file at size, ending any reservation.
+func (f *osFile) Truncate(size int64) error {
+	if err := f.f.Truncate(size); err != nil {
+		return err
+	}
+	if f.reserving {
+		f.size, f.disk = size, size
+	}
+	return nil
+}
+
+// Close cuts a reservation off first, so a closed file ends at its size.
+func (f *osFile) Close() error {
+	var cut error
+	if f.reserving && f.disk > f.size {
+		cut = f.f.Truncate(f.size)
+	}
+	return errors.Join(cut, f.f.Close())
+}
 
 // Sync is fdatasync for an *os.File (see syncData), the file's own Sync
 // otherwise.
@@ -196,6 +266,9 @@ func (f *osFile) Sync() error {
 }
 
 func (f *osFile) Size() (int64, error) {
+	if f.reserving {
+		return f.size, nil
+	}
 	info, err := f.f.Stat()
 	if err != nil {
 		return 0, err

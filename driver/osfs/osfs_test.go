@@ -1,5 +1,5 @@
 // These tests pin osfs to env.FS's contract on a real disk (t.TempDir()):
-// each method, O_APPEND writes (also after Truncate), sorted List, Rename
+// each method, O_APPEND writes (also after Truncate), reservations, sorted List, Rename
 // replacing its target, plausible Usage, errors that keep errors.Is working,
 // and paths that try to leave the root.
 package osfs_test
@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -322,5 +323,80 @@ func TestSyncAfterCloseFails(t *testing.T) {
 	}
 	if err := f.Sync(); err == nil {
 		t.Fatal("Sync after Close succeeded")
+	}
+}
+
+// Reserve (Linux): zeros past the end on disk that Size does not count;
+// Writes overwrite them; Truncate ends the reservation; Close cuts the
+// file at Size. Another handle sees the zeros as file content, as a
+// recovery after a crash would.
+func TestReserve(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reservations are Linux-only")
+	}
+	fsys, root := newFS(t)
+	f, err := fsys.Create("seg.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk := func() int64 {
+		t.Helper()
+		info, err := os.Stat(filepath.Join(root, "seg.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Size()
+	}
+	size := func() int64 {
+		t.Helper()
+		n, err := f.Size()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	mustWrite := func(s string) {
+		t.Helper()
+		if n, err := f.Write([]byte(s)); err != nil || n != len(s) {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	mustWrite("ab")
+	if err := f.Reserve(100_000); err != nil {
+		t.Fatal(err)
+	}
+	if size() != 2 || onDisk() != 100_002 {
+		t.Fatalf("after Reserve: size %d, on disk %d; want 2 and 100002", size(), onDisk())
+	}
+	mustWrite("cd")
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if size() != 4 || onDisk() != 100_002 {
+		t.Fatalf("after a Write into the reservation: size %d, on disk %d; want 4 and 100002", size(), onDisk())
+	}
+	buf := make([]byte, 4)
+	if _, err := f.ReadAt(buf, 0); err != nil || string(buf) != "abcd" {
+		t.Fatalf("ReadAt = %q, %v", buf, err)
+	}
+	if got := readAll(t, fsys, "seg.log"); got != "abcd"+string(make([]byte, 99_998)) {
+		t.Fatalf("another handle reads %d bytes starting %q, want abcd and the reserved zeros", len(got), got[:min(8, len(got))])
+	}
+	if err := f.Truncate(3); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite("x")
+	if size() != 4 || onDisk() != 4 {
+		t.Fatalf("after Truncate and Write: size %d, on disk %d; want 4 and 4", size(), onDisk())
+	}
+	if err := f.Reserve(4096); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite("yz")
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, fsys, "seg.log"); got != "abcxyz" {
+		t.Fatalf("after Close the file holds %q, want abcxyz (the reservation cut off)", got)
 	}
 }

@@ -43,7 +43,7 @@ func (fs *FS) recover(dir *inode, rng *env.Rand, seen map[*inode]bool) {
 		}
 		node.data = tear(node.durable, node.data, rng, fs.sector)
 		node.durable = slices.Clone(node.data)
-		node.dirtyFrom = len(node.data)
+		node.clean()
 		fs.used += int64(len(node.data))
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"github.com/takhin-io/takhin/internal/assert"
 )
 
-// File is an open file of an FS. Writes append (O_APPEND). Every method
-// fails with ErrStaleHandle after a Crash, and with fs.ErrClosed after Close.
+// File is an open file of an FS. Writes append (O_APPEND) at the file's
+// end, or, once the handle reserved (Reserve), overwrite the reserved
+// zeros from its own end on. Every method fails with ErrStaleHandle after
+// a Crash, and with fs.ErrClosed after Close.
 type File struct {
 	fs       *FS
 	node     *inode
@@ -18,6 +20,10 @@ type File struct {
 	writable bool
 	epoch    uint64
 	closed   bool
+	// reserving: Reserve has run on this handle; size is its end, short
+	// of the data by the zeros still reserved.
+	reserving bool
+	size      int64
 }
 
 var _ env.File = (*File)(nil)
@@ -42,14 +48,36 @@ func (f *File) Write(p []byte) (int, error) {
 	if err := f.check("write", true); err != nil {
 		return 0, f.fs.done("write", f.name, 0, err)
 	}
+	at := len(f.node.data)
+	if f.reserving {
+		at = int(f.size)
+	}
+	// A write lands at at: over the reserved zeros first (no new space),
+	// then past the data (pad: zeros up to at, if another handle cut the
+	// file below it, as a pwrite past the end leaves a hole).
+	pad := max(at-len(f.node.data), 0)
 	n, err := len(p), error(nil)
-	if room := f.fs.room(); int64(n) > room {
-		n = int(max(room, 0))
+	over := min(n, max(len(f.node.data)-at, 0))
+	if room := max(f.fs.room(), 0); int64(pad+n-over) > room {
+		if int(room) < pad {
+			pad, n = 0, over // no room to reach at: nothing is written
+		} else {
+			n = over + int(room) - pad
+		}
 		err = pathErr("write", f.name, env.ErrNoSpace)
 	}
-	f.node.touch(len(f.node.data))
-	f.node.data = append(f.node.data, p[:n]...)
-	f.fs.used += int64(n)
+	if over == n && pad == 0 {
+		f.node.touchRange(at, at+n) // only reserved zeros overwritten
+	} else {
+		f.node.touch(min(at, len(f.node.data)))
+	}
+	copy(f.node.data[min(at, len(f.node.data)):], p[:over])
+	f.node.data = append(f.node.data, make([]byte, pad)...)
+	f.node.data = append(f.node.data, p[over:n]...)
+	if f.reserving {
+		f.size += int64(n)
+	}
+	f.fs.used += int64(pad + n - over)
 	f.fs.stats.Writes++
 	f.fs.stats.BytesWritten += int64(n)
 	return n, f.fs.done("write", f.name, n, err)
@@ -98,7 +126,7 @@ func (f *File) Sync() error {
 	}
 	f.fs.stats.Syncs++
 	if err := f.fs.fault(OpSync, f.name).err(); err != nil {
-		f.node.dirtyFrom = len(f.node.data)
+		f.node.clean()
 		return f.fs.done("sync", f.name, 0, pathErr("sync", f.name, err))
 	}
 	f.node.sync(f.fs.sector)
@@ -116,19 +144,47 @@ func (n *inode) sync(sector int) {
 	if from < size {
 		from -= from % sector
 	}
-	// Rewrite the durable copy in place from the first dirty sector on: a
-	// sync costs what it writes, not the file's size. durable keeps its own
-	// backing array (append copies data's bytes into it).
-	durable := n.durable[:min(from, len(n.durable))]
+	to := max(min(n.dirtyTo, size), from)
+	// Rewrite the durable copy in place from the first dirty sector to the
+	// end of the dirty bytes: a sync costs what it writes, not the file's
+	// size. durable keeps its own backing array (copy and append write
+	// data's bytes into it).
+	durable := n.durable[:min(len(n.durable), size)]
 	if len(durable) < from {
 		durable = append(durable, make([]byte, from-len(durable))...)
 	}
-	n.durable = append(durable, n.data[from:]...)
-	n.dirtyFrom = size
+	copied := min(to, len(durable))
+	copy(durable[from:copied], n.data[from:copied])
+	n.durable = append(durable, n.data[len(durable):]...) // what the medium lacked
+	n.clean()
 }
 
-// Truncate sets the size: it drops the tail or appends zeros. Growing past
-// the capacity fails with ENOSPC and changes nothing.
+// Reserve appends n zeros to the page cache that the handle's Size does
+// not count; its Writes overwrite them (see env.File). Like written data
+// they are durable after a Sync, and a crash keeps, loses or tears them.
+// Past the capacity it fails with ENOSPC and changes nothing.
+func (f *File) Reserve(n int64) error {
+	if err := f.check("reserve", true); err != nil {
+		return f.fs.done("reserve", f.name, 0, err)
+	}
+	if n <= 0 {
+		return nil
+	}
+	if n > f.fs.room() {
+		return f.fs.done("reserve", f.name, 0, pathErr("reserve", f.name, env.ErrNoSpace))
+	}
+	if !f.reserving {
+		f.reserving, f.size = true, int64(len(f.node.data))
+	}
+	f.node.touch(len(f.node.data))
+	f.node.data = append(f.node.data, make([]byte, n)...)
+	f.fs.used += n
+	return f.fs.done("reserve", f.name, int(n), nil)
+}
+
+// Truncate sets the size: it drops the tail or appends zeros, and ends a
+// reservation. Growing past the capacity fails with ENOSPC and changes
+// nothing.
 func (f *File) Truncate(size int64) error {
 	if err := f.check("truncate", true); err != nil {
 		return f.fs.done("truncate", f.name, 0, err)
@@ -147,6 +203,9 @@ func (f *File) Truncate(size int64) error {
 		f.node.data = append(f.node.data, make([]byte, size-cur)...)
 	}
 	f.fs.used += size - cur
+	if f.reserving {
+		f.size = size
+	}
 	return f.fs.done("truncate", f.name, int(size), nil)
 }
 
@@ -155,14 +214,22 @@ func (f *File) Size() (int64, error) {
 	if err := f.check("size", false); err != nil {
 		return 0, err
 	}
+	if f.reserving {
+		return f.size, nil
+	}
 	return int64(len(f.node.data)), nil
 }
 
-// Close releases the handle; a removed file's bytes are freed with its last
-// handle.
+// Close releases the handle, first cutting off the zeros it still
+// reserves; a removed file's bytes are freed with its last handle.
 func (f *File) Close() error {
 	if err := f.check("close", false); err != nil {
 		return f.fs.done("close", f.name, 0, err)
+	}
+	if f.reserving && int64(len(f.node.data)) > f.size {
+		f.node.touch(int(f.size))
+		f.fs.used -= int64(len(f.node.data)) - f.size
+		f.node.data = f.node.data[:f.size]
 	}
 	f.closed = true
 	f.node.opens--

@@ -2,6 +2,7 @@ package simfs
 
 import (
 	iofs "io/fs"
+	"math"
 	"path"
 	"strings"
 	"syscall"
@@ -20,9 +21,11 @@ type inode struct {
 	data, durable []byte
 	// dirtyFrom is where data starts to differ from what the last Sync
 	// attempt saw: bytes of data before it are clean (durable, or lost by a
-	// failed Sync). Writes only append, so one offset is enough.
+	// failed Sync). dirtyTo is where the differing bytes end when only a
+	// range was overwritten (a reservation's writes), so a Sync copies that
+	// range and not the zeros after it; touch sets it past any end.
 	// Invariant: dirtyFrom ≤ len(data).
-	dirtyFrom int
+	dirtyFrom, dirtyTo int
 	// links counts visible names, opens open Files; the file's bytes count
 	// as used while either is positive.
 	links, opens int
@@ -48,8 +51,16 @@ func (n *inode) names(v view) map[string]*inode {
 
 // touch records that data changes from offset at on.
 func (n *inode) touch(at int) {
-	n.dirtyFrom = min(n.dirtyFrom, at)
+	n.dirtyFrom, n.dirtyTo = min(n.dirtyFrom, at), math.MaxInt
 }
+
+// touchRange records that data changed in [from, to) only.
+func (n *inode) touchRange(from, to int) {
+	n.dirtyFrom, n.dirtyTo = min(n.dirtyFrom, from), max(n.dirtyTo, to)
+}
+
+// clean records that every byte of data counts as clean (synced, or lost).
+func (n *inode) clean() { n.dirtyFrom, n.dirtyTo = len(n.data), 0 }
 
 func (fs *FS) newInode(isDir bool) *inode {
 	fs.lastID++

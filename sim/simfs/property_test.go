@@ -1,6 +1,7 @@
 // Goal: a rapid state-machine test of the durability contract against a
 // model, over random sequences of Create, Write, Truncate, Sync (successful
-// or failing), Rename, Remove, SyncDir and Crash in one directory.
+// or failing), writes into a reservation with Syncs between them, Rename,
+// Remove, SyncDir and Crash in one directory.
 //
 // The model. Each file (inode) has its content (what reads must return)
 // and its guaranteed prefix: set to the content by a successful Sync, cut
@@ -85,6 +86,35 @@ func (m *model) dataActions() map[string]func(*rapid.T) {
 			ok(t, f.Close())
 			mf.content = mf.content[:size]
 			mf.guaranteed = mf.guaranteed[:min(size, len(mf.guaranteed))]
+		},
+		"reserved-writes": func(t *rapid.T) {
+			// Reserve, write into the zeros, Sync, overwrite more of them,
+			// maybe Sync again (a sync of an overwritten range only), Close
+			// (which cuts the zeros left).
+			n, mf := m.pick(t)
+			first := rapid.SliceOfN(rapid.Byte(), 1, 100).Draw(t, "first")
+			second := rapid.SliceOfN(rapid.Byte(), 1, 100).Draw(t, "second")
+			syncAgain := rapid.Bool().Draw(t, "syncAgain")
+			f, err := m.fs.OpenReadWrite(dir + "/" + n)
+			ok(t, err)
+			ok(t, f.Reserve(256))
+			_, err = f.Write(first)
+			ok(t, err)
+			ok(t, f.Sync())
+			mf.content = append(mf.content, first...)
+			if !mf.frozen {
+				mf.guaranteed = bytes.Clone(mf.content)
+			}
+			_, err = f.Write(second)
+			ok(t, err)
+			mf.content = append(mf.content, second...)
+			if syncAgain {
+				ok(t, f.Sync())
+				if !mf.frozen {
+					mf.guaranteed = bytes.Clone(mf.content)
+				}
+			}
+			ok(t, f.Close())
 		},
 		"sync": func(t *rapid.T) {
 			n, mf := m.pick(t)
