@@ -187,10 +187,11 @@ func testAgainstTheRealLog(t *testing.T, logAppendTime bool) {
 
 	acked := map[replication.RequestID][]byte{} // records of each produce
 	var id replication.RequestID
+	payload := func(id replication.RequestID) int { return 20 + int(id)%50 }
 	produce := func(n int) {
 		for i := 0; i < n; i++ {
 			id++
-			b := testBatch(1+int(id)%3, 20+int(id)%50, x.now.WallMs, byte(id))
+			b := testBatch(1+int(id)%3, payload(id), x.now.WallMs, byte(id))
 			acked[id] = append([]byte(nil), b[storage.BatchHeaderSize:]...)
 			x.step(replication.Produce{Now: x.now, ID: id, Batch: b, Acks: []int16{-1, 0, 1}[id%3]})
 		}
@@ -200,10 +201,14 @@ func testAgainstTheRealLog(t *testing.T, logAppendTime bool) {
 		produce(1 + round%4)
 	}
 	// The disk fills: some produces fail, the log stays whole, and later
-	// ones reuse the offsets.
-	fs.SetCapacity(1) // below what is used: every write fails
+	// ones reuse the offsets. The active segment's reserved zeros (see
+	// storage's reserveFor) still take small appends, so these are larger
+	// than a reservation: they need new space.
+	fs.SetCapacity(1) // below what is used: every write needing space fails
 	failedFrom := id + 1
+	payload = func(replication.RequestID) int { return 300 << 10 }
 	produce(3)
+	payload = func(id replication.RequestID) int { return 20 + int(id)%50 }
 	for i := failedFrom; i <= id; i++ {
 		if r := x.replies[i]; !errors.Is(r.Err, replication.ErrStorage) {
 			t.Fatalf("produce %d on a full disk: %+v, want ErrStorage", i, r)

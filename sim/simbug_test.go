@@ -22,8 +22,8 @@ var pinned = map[string]uint64{
 	simbug.FetchPastHighWatermark: 1,
 	simbug.ProducerStateLost:      1,
 	simbug.SkipDirSync:            2,
-	simbug.RecoverySkipsCRC:       11,
-	simbug.CommitBeforeDurable:    9,
+	simbug.RecoverySkipsCRC:       1,
+	simbug.CommitBeforeDurable:    16,
 	simbug.SharedAssignment:       3,
 	simbug.RetentionIgnoresTime:   4,
 }

@@ -199,6 +199,7 @@ func (l *Log) append(batch []byte, opts AppendOptions, assign bool) (AppendResul
 	}
 	s := l.active()
 	pos := s.size
+	s.reserveFor(int64(len(batch)), l.cfg.SegmentBytes)
 	if err := s.write(batch); err != nil {
 		if errors.Is(err, ErrFailed) {
 			return AppendResult{}, l.fail(err)
@@ -244,7 +245,13 @@ func (l *Log) maybeRoll(h *BatchHeader, opts AppendOptions) (bool, error) {
 	}
 	// The rolled segment is synced before the next one exists: otherwise a
 	// crash could lose its tail yet keep the new segment, leaving a hole
-	// that recovery cannot tell from a legitimate gap. One fsync per roll.
+	// that recovery cannot tell from a legitimate gap. One fsync per roll,
+	// which also makes the cut of its reservation durable.
+	if s.size > 0 { // an empty one was removed above
+		if err := s.endReservation(); err != nil {
+			return false, l.fail(err)
+		}
+	}
 	if err := s.sync(); err != nil {
 		return false, l.fail(err)
 	}
@@ -367,13 +374,26 @@ func (l *Log) segmentFor(offset Offset) int {
 	return i - 1
 }
 
-// Close closes the files without syncing them.
+// Close closes the files without syncing their appends (see the active
+// segment's reservation below).
 func (l *Log) Close() error {
 	if l.closed {
 		return nil
 	}
 	l.closed = true
 	var first error
+	if s := l.active(); l.failed == nil && s.reserved > s.size {
+		// A log closed after its last sync leaves no zeros on disk: the
+		// reservation is cut and the cut synced. With appends unsynced it
+		// is cut only (syncing would make them durable); a crash may keep
+		// the zeros, which recovery cuts, as it would a torn tail.
+		synced := !s.unsynced
+		if err := s.endReservation(); err != nil {
+			first = err
+		} else if synced {
+			first = s.sync()
+		}
+	}
 	for _, s := range l.segments {
 		if err := s.closeFiles(); err != nil && first == nil {
 			first = err
