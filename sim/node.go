@@ -181,12 +181,9 @@ func (n *node) crash(why string) {
 	n.w.record("crash", int64(n.id), int64(len(why)))
 	n.up = false
 	n.crashedAt = append(n.crashedAt, n.w.now)
-	for _, p := range n.parts {
-		_ = p.store.Close()
-	}
-	if n.ctrlStore != nil {
-		_ = n.ctrlStore.Close()
-	}
+	// The stores are dropped, not closed: Close does I/O (it cuts a log's
+	// reserved zeros and may sync the cut) that a power loss never gets;
+	// the crash makes every handle stale.
 	n.parts, n.ctrl, n.ctrlStore, n.image, n.broker, n.heldNet = nil, nil, nil, nil, nil, nil
 	n.net.Crash(n.name())
 	n.fs.Crash(n.rng)

@@ -246,11 +246,16 @@ func (l *Log) maybeRoll(h *BatchHeader, opts AppendOptions) (bool, error) {
 	// The rolled segment is synced before the next one exists: otherwise a
 	// crash could lose its tail yet keep the new segment, leaving a hole
 	// that recovery cannot tell from a legitimate gap. One fsync per roll,
-	// which also makes the cut of its reservation durable.
+	// always, even with nothing appended since the last: it makes the cut
+	// of the segment's reserved zeros durable, including a cut made in the
+	// page cache only (after a partial write, or by the Close of a process
+	// that stopped before syncing it), so no segment below the recovery
+	// point ever ends in zeros.
 	if s.size > 0 { // an empty one was removed above
 		if err := s.endReservation(); err != nil {
 			return false, l.fail(err)
 		}
+		s.unsynced = true
 	}
 	if err := s.sync(); err != nil {
 		return false, l.fail(err)

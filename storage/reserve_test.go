@@ -118,3 +118,85 @@ func TestLargeGroupCommitsReserveNothing(t *testing.T) {
 		t.Fatalf("%d bytes on disk after Close, want %d", got, size)
 	}
 }
+
+// failNextSync fails the next Sync once armed.
+type failNextSync struct{ armed bool }
+
+func (a *failNextSync) Inject(op simfs.Op, _ string) simfs.Fault {
+	if op == simfs.OpSync && a.armed {
+		a.armed = false
+		return simfs.FaultIO
+	}
+	return simfs.NoFault
+}
+
+// A cut of segment 0's reserved zeros that reached only the page cache
+// must still be made durable by the roll, or a power loss would leave
+// zeros below the recovery point (ErrCorrupt) or make recovery cut synced
+// batches. Three ways to get such a cut (found in review): a partial write
+// on a full disk; a process that fail-stopped on a checkpoint sync, closed
+// and reopened; and a Close whose own sync of the cut failed.
+func TestRollMakesEveryCutOfTheReservationDurable(t *testing.T) {
+	for _, way := range []string{"partial write", "fail-stopped", "close sync failed"} {
+		t.Run(way, func(t *testing.T) {
+			inj := &failNextSync{}
+			fs := simfs.New(env.NewRand(1, "disk"), simfs.Options{Injector: inj})
+			cfg := Config{SegmentBytes: 1 << 20, SegmentMs: 1 << 40, IndexIntervalBytes: 4096}
+			l := openLog(t, fs, cfg)
+			for i := range 10 {
+				mustAppend(t, l, testBatch(1, bytes.Repeat([]byte{byte(i)}, 100), 1000))
+				if err := l.Sync(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := l.Checkpoint(); err != nil {
+				t.Fatal(err)
+			}
+			if d, _ := fs.DurableSize("topic-0/" + segmentName(0, logSuffix)); d <= l.Segments()[0].SizeBytes {
+				t.Fatalf("segment 0 holds %d bytes durably for %d: no synced reservation to cut", d, l.Segments()[0].SizeBytes)
+			}
+			switch way {
+			case "partial write":
+				u, _ := fs.Usage(".")
+				fs.SetCapacity(u.TotalBytes - u.UsableBytes)
+				if _, err := l.Append(testBatch(1, bytes.Repeat([]byte{'p'}, 300<<10), 1000), AppendOptions{NowMs: 1000}); !env.IsNoSpace(err) {
+					t.Fatalf("a large append on a full disk: %v, want ENOSPC", err)
+				}
+				fs.SetCapacity(0)
+			case "fail-stopped":
+				inj.armed = true
+				if err := l.Checkpoint(); err == nil {
+					t.Fatal("the checkpoint's sync did not fail")
+				}
+				l.Close()
+				l = openLog(t, fs, cfg) // a restart without power loss
+			case "close sync failed":
+				inj.armed = true
+				if err := l.Close(); err == nil {
+					t.Fatal("Close's sync of the cut did not fail")
+				}
+				l = openLog(t, fs, cfg)
+			}
+			mustAppend(t, l, testBatch(1, bytes.Repeat([]byte{'x'}, 1<<20-1000), 1000)) // rolls segment 0
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Checkpoint(); err != nil {
+				t.Fatal(err)
+			}
+			synced := l.SyncedEnd()
+			fs.Crash(env.NewRand(2, "crash"))
+			l2, err := Open(fs, "topic-0", cfg, 1000)
+			if err != nil {
+				t.Fatalf("recovery after power loss: %v", err)
+			}
+			if l2.EndOffset() < synced {
+				t.Fatalf("recovered end %d below the synced end %d", l2.EndOffset(), synced)
+			}
+			if s := l2.Segments()[0]; diskSize(t, fs, l2, s.Base) != s.SizeBytes {
+				t.Fatalf("segment 0 holds %d bytes on disk for %d", diskSize(t, fs, l2, s.Base), s.SizeBytes)
+			}
+			l2.Close()
+		})
+	}
+}

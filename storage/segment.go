@@ -34,11 +34,13 @@ type segment struct {
 
 	indexWritten int  // entries of index already in the index file
 	timesWritten int  // entries of times already in the time-index file
+	hintsStale   bool // the hint files may hold entries from before a reset
 	unsynced     bool // log file holds writes not yet fsynced
 	// unsyncedBytes: written since the last sync. reserved: where the
 	// file's reserved zeros end (0 when it reserves none); see reserveFor.
-	unsyncedBytes int64
-	reserved      int64
+	unsyncedBytes  int64
+	reserved       int64
+	reserveRefused bool // a Reserve failed: none again until the next segment
 }
 
 const (
@@ -100,7 +102,7 @@ func (s *segment) resetTracking() {
 	s.size, s.next = 0, s.base
 	s.index, s.times, s.lastIndexedPos = nil, nil, 0
 	s.maxTimestamp, s.firstTimestamp, s.maxTsOffset, s.maxTsPos = -1, -1, 0, 0
-	s.indexWritten, s.timesWritten = 0, 0
+	s.indexWritten, s.timesWritten, s.hintsStale = 0, 0, true
 }
 
 // fits reports whether a batch with these offsets can be stored in s: its
@@ -221,7 +223,7 @@ const (
 // them, never past segmentBytes (the segment rolls there). A refused
 // reservation (a full disk) only costs the saving.
 func (s *segment) reserveFor(n, segmentBytes int64) {
-	if s.unsyncedBytes+n > reserveSyncBytesMax || s.size+n <= s.reserved {
+	if s.reserveRefused || s.unsyncedBytes+n > reserveSyncBytesMax || s.size+n <= s.reserved {
 		return
 	}
 	from := max(s.reserved, s.size)
@@ -229,15 +231,22 @@ func (s *segment) reserveFor(n, segmentBytes int64) {
 	if from+chunk < s.size+n {
 		return // the segment rolls before a reservation would pay
 	}
-	if s.file.Reserve(chunk) == nil {
-		s.reserved = from + chunk
+	if err := s.file.Reserve(chunk); err != nil {
+		// On a nearly full disk each retry would write zeros up to ENOSPC
+		// and take them back, briefly filling the disk for every other
+		// partition: this segment reserves no more. Zeros a failed
+		// Reserve could not take back are cut at the roll.
+		s.reserveRefused = true
+		return
 	}
+	s.reserved = from + chunk
 }
 
 // endReservation cuts the file's reserved zeros off at its size; the next
-// sync makes the cut durable.
+// sync makes the cut durable. After a refused Reserve it cuts even with no
+// reservation recorded, as the refusal may have left zeros behind.
 func (s *segment) endReservation() error {
-	if s.reserved <= s.size {
+	if s.reserved <= s.size && !s.reserveRefused {
 		s.reserved = 0
 		return nil
 	}
@@ -257,7 +266,9 @@ func (s *segment) write(b []byte) error {
 	}
 	if err != nil {
 		if n > 0 {
-			s.reserved = 0 // Truncate ends the reservation
+			// Truncate ends the reservation; the cut may drop synced
+			// zeros, so it is unsynced too.
+			s.reserved, s.unsynced = 0, true
 			if terr := s.file.Truncate(s.size); terr != nil {
 				return fmt.Errorf("%w: truncating a partial write of %s: %v (after %v)", ErrFailed, s.file.Name(), terr, err)
 			}

@@ -1,7 +1,8 @@
 // Goal: a rapid state-machine test of the durability contract against a
 // model, over random sequences of Create, Write, Truncate, Sync (successful
-// or failing), writes into a reservation with Syncs between them, Rename,
-// Remove, SyncDir and Crash in one directory.
+// or failing), writes into a reservation with Syncs between them (and
+// sometimes a Crash before its Close), Rename, Remove, SyncDir and Crash in
+// one directory.
 //
 // The model. Each file (inode) has its content (what reads must return)
 // and its guaranteed prefix: set to the content by a successful Sync, cut
@@ -113,6 +114,14 @@ func (m *model) dataActions() map[string]func(*rapid.T) {
 				if !mf.frozen {
 					mf.guaranteed = bytes.Clone(mf.content)
 				}
+			}
+			if rapid.IntRange(0, 3).Draw(t, "crashOpen") == 0 {
+				// Power loss with the reservation open: the zeros may
+				// follow the guaranteed prefix on the medium.
+				m.fs.Crash(m.crashes)
+				m.checkCrash(t)
+				m.reload(t)
+				return
 			}
 			ok(t, f.Close())
 		},
