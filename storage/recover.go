@@ -281,7 +281,7 @@ func (l *Log) truncateRecovered(i int, pos int64) error {
 		return fmt.Errorf("storage: truncate %s: %w", s.file.Name(), err)
 	}
 	s.size, s.unsynced = pos, true
-	s.indexWritten, s.timesWritten = 0, 0 // rewrite the hints from scratch
+	s.indexWritten, s.timesWritten, s.hintsStale = 0, 0, true // rewrite the hints from scratch
 	return nil
 }
 
@@ -297,7 +297,7 @@ func (l *Log) finishRecovery() error {
 	for _, s := range l.segments {
 		if s.base >= l.recoveryPoint || s.next > l.recoveryPoint {
 			s.unsynced = true
-			s.indexWritten, s.timesWritten = 0, 0
+			s.indexWritten, s.timesWritten, s.hintsStale = 0, 0, true
 		}
 	}
 	if err := l.Sync(); err != nil {

@@ -13,9 +13,12 @@ import (
 // rewinds that file; an fsync error is still fatal, as everywhere.
 
 // writeIndexes appends the entries not yet in the index files and syncs
-// them. It returns only fatal errors.
+// them. After a reset (hintsStale) each file is recreated even with no
+// entry, so one written before a truncation is never left holding entries
+// past the data. It returns only fatal errors.
 func (s *segment) writeIndexes(fs env.FS) error {
-	if s.indexWritten < len(s.index) {
+	indexOK, timesOK := true, true
+	if s.indexWritten < len(s.index) || s.hintsStale && s.indexWritten == 0 {
 		var b []byte
 		for _, e := range s.index[s.indexWritten:] {
 			b = encodeIndexEntry(b, s.base, e)
@@ -24,11 +27,11 @@ func (s *segment) writeIndexes(fs env.FS) error {
 		if err != nil {
 			return err
 		}
-		if ok {
+		if indexOK = ok; ok {
 			s.indexWritten = len(s.index)
 		}
 	}
-	if s.timesWritten < len(s.times) {
+	if s.timesWritten < len(s.times) || s.hintsStale && s.timesWritten == 0 {
 		var b []byte
 		for _, e := range s.times[s.timesWritten:] {
 			b = encodeTimeEntry(b, s.base, e)
@@ -37,9 +40,12 @@ func (s *segment) writeIndexes(fs env.FS) error {
 		if err != nil {
 			return err
 		}
-		if ok {
+		if timesOK = ok; ok {
 			s.timesWritten = len(s.times)
 		}
+	}
+	if indexOK && timesOK {
+		s.hintsStale = false
 	}
 	return nil
 }
