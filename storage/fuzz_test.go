@@ -7,8 +7,6 @@ package storage
 import (
 	"errors"
 	"testing"
-
-	"github.com/takhin-io/takhin/driver/osfs"
 )
 
 func FuzzValidateBatch(f *testing.F) {
@@ -27,8 +25,7 @@ func FuzzRecoverSegment(f *testing.F) {
 	f.Add(good, false)
 	f.Add(good[:70], true)
 	f.Fuzz(func(t *testing.T, content []byte, checkpointed bool) {
-		root := t.TempDir()
-		fs := osfs.New(root)
+		fs := simDisk(1)
 		if err := fs.MkdirAll("p"); err != nil {
 			t.Fatal(err)
 		}
