@@ -73,7 +73,8 @@ sim-sweep:
 	$(GO) run -tags invariants ./cmd/takhin sim --seconds $(SIM_SECONDS)
 
 # A real `takhin serve` process vs kfake, the ceiling and the disk ceiling
-# (in-process references) and this disk's fsync, with the issue's targets
+# (each a process of its own too, as Takhin; BENCH_FLAGS="--references
+# in-process" keeps them in the bench's) and this disk's fsync, the targets
 # evaluated (a report: it exits non-zero only on produce or verify errors).
 # The issue's sizes by default; BENCH_FLAGS="--scale 0.5" for a quicker run.
 BENCH_FLAGS ?=

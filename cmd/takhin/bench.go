@@ -15,6 +15,8 @@ package main
 //	bench_compare.go  the --compare matrix and its targets
 //	bench_brokers.go  the brokers --compare starts (Takhin, kfake, ceiling)
 //	bench_ceiling.go  the ceiling broker: a Kafka listener that stores nothing
+//	bench_ceiling_disk.go  the disk ceiling: appends and syncs, nothing else
+//	bench_reference.go     the references in processes of their own
 //	bench_report.go   human tables and JSON
 //
 // Numbers are a report, not an assertion: the exit code is non-zero only on
@@ -59,6 +61,10 @@ type benchFlags struct {
 	fsyncs       int
 	repeat       int
 	cpuProfile   string
+	references   string
+	// serveReference: run this reference broker until stopped (the child
+	// side of --references process; bench_reference.go).
+	serveReference string
 }
 
 func parseBench(args []string, stderr io.Writer) (benchFlags, bool) {
@@ -87,6 +93,9 @@ func parseBench(args []string, stderr io.Writer) (benchFlags, bool) {
 	fs.IntVar(&f.repeat, "repeat", 3, "--compare: run each throughput workload this many times and report the median")
 	fs.BoolVar(&f.groups, "groups", false, "run the consumer-group benchmark against Takhin and kfake (see bench_groups.go)")
 	fs.IntVar(&f.groupMembers, "group-members", 1000, "--groups: members (and partitions) of the time-to-stable run")
+	fs.StringVar(&f.references, "references", referencesAuto,
+		"--compare: where the ceiling, disk ceiling and kfake run: process (each its own, as Takhin with --binary), in-process, or auto (process with --binary)")
+	fs.StringVar(&f.serveReference, "serve-reference", "", "run one reference broker (ceiling, disk-ceiling or kfake) until SIGTERM or the end of stdin; --compare starts these")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run here (samples labelled target=<broker>)")
 	if fs.Parse(args) != nil {
 		return f, false
@@ -100,6 +109,13 @@ func parseBench(args []string, stderr io.Writer) (benchFlags, bool) {
 
 func (f benchFlags) validate() error {
 	switch {
+	case f.serveReference != "":
+		if f.compare || f.groups || f.brokers != "" {
+			return errors.New("--serve-reference runs on its own")
+		}
+		return nil
+	case f.references != referencesAuto && f.references != referencesProcess && f.references != referencesInProcess:
+		return fmt.Errorf("--references %q: want auto, process or in-process", f.references)
 	case f.groups && (f.compare || f.brokers != ""):
 		return errors.New("--groups runs on its own, without --compare or --brokers")
 	case !f.groups && f.compare == (f.brokers != ""):
@@ -131,6 +147,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	f, ok := parseBench(args, stderr)
 	if !ok {
 		return 2
+	}
+	if f.serveReference != "" {
+		return serveReference(f.serveReference, f.dir, os.Stdin, stdout, stderr)
 	}
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)

@@ -119,7 +119,7 @@ func startTakhinProcess(binary, dir string) (*benchBroker, error) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logFile.Close() }()
-	stop := func() error { return stopProcess(cmd, exited) }
+	stop := func() error { return stopProcess("takhin serve", cmd, exited) }
 	if err := waitReady(addr, exited); err != nil {
 		_ = stop()
 		return nil, fmt.Errorf("takhin serve: %w (log: %s)", err, logTail(logPath))
@@ -164,21 +164,21 @@ func waitReady(addr string, exited <-chan error) error {
 }
 
 // stopProcess sends SIGTERM (a clean stop, as an operator would) and kills
-// the process if it has not exited within 30 s.
-func stopProcess(cmd *exec.Cmd, exited <-chan error) error {
+// the process, called name in errors, if it has not exited within 30 s.
+func stopProcess(name string, cmd *exec.Cmd, exited <-chan error) error {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return nil // already gone; its exit was reported by waitReady
 	}
 	select {
 	case err := <-exited:
 		if err != nil {
-			return fmt.Errorf("takhin serve exited with %w", err)
+			return fmt.Errorf("%s exited with %w", name, err)
 		}
 		return nil
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		<-exited
-		return errors.New("takhin serve did not stop within 30 s of SIGTERM; killed")
+		return fmt.Errorf("%s did not stop within 30 s of SIGTERM; killed", name)
 	}
 }
 

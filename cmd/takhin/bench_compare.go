@@ -4,7 +4,9 @@ package main
 // ceiling broker, the disk ceiling (bench_ceiling_disk.go), kfake and
 // Takhin (in that order, one at a time), plus a
 // probe of this disk's fsync latency, and the targets evaluated
-// from those numbers.
+// from those numbers. Every broker runs where Takhin does: with --binary
+// each reference is a process of its own (bench_reference.go), without it
+// all of them run in the bench's process.
 //
 // Workloads, at --scale 1 (the default; the whole run takes a minute or
 // two on two cores):
@@ -29,6 +31,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 
@@ -179,14 +182,14 @@ func compareStarters(f benchFlags, root string) []starter {
 		}
 		return startTakhinInProcess(dir)
 	}
-	diskCeiling := func() (*benchBroker, error) {
-		dir := root + "/disk-ceiling"
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
+	reference := func(name string) starter {
+		dir := filepath.Join(root, name)
+		if f.referenceProcesses() {
+			return starter{name, func() (*benchBroker, error) { return startReferenceProcess(name, dir) }}
 		}
-		return startDiskCeilingBroker(dir)
+		return starter{name, func() (*benchBroker, error) { return startReferenceInProcess(name, dir) }}
 	}
-	return []starter{{brokerCeiling, startCeilingBroker}, {brokerDiskCeiling, diskCeiling}, {brokerKfake, startKfake}, {brokerTakhin, takhin}}
+	return []starter{reference(brokerCeiling), reference(brokerDiskCeiling), reference(brokerKfake), {brokerTakhin, takhin}}
 }
 
 // measureBroker starts one broker, runs every workload against it and

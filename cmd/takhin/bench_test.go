@@ -10,12 +10,15 @@ package main
 // asserted: they are a report.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -104,14 +107,16 @@ func TestBenchSingleAgainstKfake(t *testing.T) {
 
 func TestBenchFlagsRefused(t *testing.T) {
 	for name, args := range map[string][]string{
-		"neither brokers nor compare": {},
-		"both":                        {"--compare", "--brokers", "x:1"},
-		"small records":               {"--brokers", "x:1", "--record-bytes", "15"},
-		"acks 0":                      {"--brokers", "x:1", "--acks", "0"},
-		"codec":                       {"--brokers", "x:1", "--codec", "zstd"},
-		"latency without rate":        {"--brokers", "x:1", "--latency"},
-		"scale":                       {"--compare", "--scale", "2"},
-		"format":                      {"--compare", "--format", "xml"},
+		"neither brokers nor compare":  {},
+		"both":                         {"--compare", "--brokers", "x:1"},
+		"small records":                {"--brokers", "x:1", "--record-bytes", "15"},
+		"acks 0":                       {"--brokers", "x:1", "--acks", "0"},
+		"codec":                        {"--brokers", "x:1", "--codec", "zstd"},
+		"latency without rate":         {"--brokers", "x:1", "--latency"},
+		"scale":                        {"--compare", "--scale", "2"},
+		"format":                       {"--compare", "--format", "xml"},
+		"references":                   {"--compare", "--references", "elsewhere"},
+		"serve-reference with compare": {"--compare", "--serve-reference", "ceiling"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -267,5 +272,82 @@ func TestBenchCPUBudget(t *testing.T) {
 	}
 	if got, want := cpuCell(&cpuUsage{BenchSeconds: 0.5, BrokerSeconds: 0.25, BrokerSeparate: true}), "0.75 = 0.50+0.25"; got != want {
 		t.Errorf("cpuCell = %q, want %q", got, want)
+	}
+}
+
+// TestBenchCompareReferenceProcesses: with --binary, every reference runs
+// in a process of its own (the built binary's `bench --serve-reference`),
+// its CPU read apart from the client's, and the disk ceiling's syncs come
+// back over its stdin/stdout.
+func TestBenchCompareReferenceProcesses(t *testing.T) {
+	bin := procBinary(t)
+	cmd := exec.Command(bin, "bench", "--compare", "--binary", bin, "--scale", "0.002", "--fsyncs", "20",
+		"--format", "json", "--repeat", "1", "--dir", t.TempDir(), "--timeout", "2m")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\nstderr:\n%s", err, errOut.String())
+	}
+	var rep compareReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("the JSON does not parse: %v\n%s", err, out.String())
+	}
+	if len(rep.Brokers) != 4 || len(rep.Errors) != 0 {
+		t.Fatalf("brokers %+v, errors %v", rep.Brokers, rep.Errors)
+	}
+	for _, b := range rep.Brokers {
+		if b.Name != brokerTakhin && !strings.HasPrefix(b.Describe, "process, ") {
+			t.Errorf("%s runs %q, want a process", b.Name, b.Describe)
+		}
+	}
+	for _, r := range rep.Runs {
+		if r.Produce == nil || r.Produce.Errors != 0 {
+			t.Fatalf("%s %s: produce %+v", r.Broker, r.Workload.Topic, r.Produce)
+		}
+		if cpu := r.Produce.CPU; runtime.GOOS == "linux" && (cpu == nil || !cpu.BrokerSeparate) {
+			t.Errorf("%s %s: produce CPU %+v, want the broker process's apart", r.Broker, r.Workload.Topic, cpu)
+		}
+	}
+	for _, l := range rep.Latency {
+		if loaded := l.LoadedFsync != nil && l.LoadedFsync.Samples > 0; loaded != (l.Broker == brokerDiskCeiling) {
+			t.Errorf("%s: syncs under load %+v", l.Broker, l.LoadedFsync)
+		}
+	}
+}
+
+// TestServeReferenceStopsAtEndOfInput: the child side answers "syncs" with
+// a line and stops when its stdin ends (a bench that died).
+func TestServeReferenceStopsAtEndOfInput(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan int, 1)
+	go func() { done <- serveReference(brokerDiskCeiling, t.TempDir(), inR, outW, io.Discard) }()
+	lines := bufio.NewReader(outR)
+	ready, err := lines.ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(ready), "ready ")
+	if err != nil || !ok {
+		t.Fatalf("first line %q, %v", ready, err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.Ping(ctx); err != nil {
+		t.Fatalf("ping %s: %v", addr, err)
+	}
+	cl.Close()
+	if syncs, err := askSyncs(inW, lines); err != nil || len(syncs) != 0 {
+		t.Fatalf("syncs before any produce: %v, %v", syncs, err)
+	}
+	inW.Close()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+	case <-ctx.Done():
+		t.Fatal("still serving after its stdin ended")
 	}
 }
