@@ -94,9 +94,9 @@ func parseBench(args []string, stderr io.Writer) (benchFlags, bool) {
 	fs.BoolVar(&f.groups, "groups", false, "run the consumer-group benchmark against Takhin and kfake (see bench_groups.go)")
 	fs.IntVar(&f.groupMembers, "group-members", 1000, "--groups: members (and partitions) of the time-to-stable run")
 	fs.StringVar(&f.references, "references", referencesAuto,
-		"--compare: where the ceiling, disk ceiling and kfake run: process (each its own, as Takhin with --binary), in-process, or auto (process with --binary)")
+		"--compare: where the ceiling, disk ceiling and kfake run: process (each its own, as Takhin with --binary), in-process, or auto (as Takhin runs)")
 	fs.StringVar(&f.serveReference, "serve-reference", "", "run one reference broker (ceiling, disk-ceiling or kfake) until SIGTERM or the end of stdin; --compare starts these")
-	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run here (samples labelled target=<broker>)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench's process here (samples labelled target=<broker>; a broker in a process of its own is not in it)")
 	if fs.Parse(args) != nil {
 		return f, false
 	}
@@ -116,6 +116,8 @@ func (f benchFlags) validate() error {
 		return nil
 	case f.references != referencesAuto && f.references != referencesProcess && f.references != referencesInProcess:
 		return fmt.Errorf("--references %q: want auto, process or in-process", f.references)
+	case f.references == referencesProcess && f.binary == "":
+		return errors.New("--references process needs --binary: the references would run apart from an in-process Takhin")
 	case f.groups && (f.compare || f.brokers != ""):
 		return errors.New("--groups runs on its own, without --compare or --brokers")
 	case !f.groups && f.compare == (f.brokers != ""):

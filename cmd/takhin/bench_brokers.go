@@ -35,7 +35,7 @@ type benchBroker struct {
 	stop        func() error
 	// syncs, when set, returns the broker's own sync durations since the
 	// last call (the disk ceiling's: fsync latency under load).
-	syncs func() []time.Duration
+	syncs func() ([]time.Duration, error)
 	// cpu, when set, returns the CPU time of the broker's own process
 	// (nil: it runs in the bench's process).
 	cpu func() (time.Duration, bool)
@@ -167,7 +167,12 @@ func waitReady(addr string, exited <-chan error) error {
 // the process, called name in errors, if it has not exited within 30 s.
 func stopProcess(name string, cmd *exec.Cmd, exited <-chan error) error {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return nil // already gone; its exit was reported by waitReady
+		// Already gone: it died during the run, or before serving (which
+		// waitReady reported). Say how it ended.
+		if err := <-exited; err != nil {
+			return fmt.Errorf("%s had exited: %w", name, err)
+		}
+		return fmt.Errorf("%s had exited before it was stopped", name)
 	}
 	select {
 	case err := <-exited:

@@ -89,7 +89,8 @@ func startDiskCeilingBroker(dir string) (*benchBroker, error) {
 	}
 	stop := func() error { err := c.Close(); disk.close(); return err }
 	return &benchBroker{name: brokerDiskCeiling, describe: "in-process, appends and group-syncs, nothing else",
-		produceOnly: true, addr: c.Addr(), stop: stop, syncs: disk.takeSyncs}, nil
+		produceOnly: true, addr: c.Addr(), stop: stop,
+		syncs: func() ([]time.Duration, error) { return disk.takeSyncs(), nil }}, nil
 }
 
 // get returns the partition's log, creating it and its syncer.

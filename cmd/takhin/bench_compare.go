@@ -6,7 +6,9 @@ package main
 // probe of this disk's fsync latency, and the issue's targets evaluated
 // from those numbers. Every broker runs where Takhin does: with --binary
 // each reference is a process of its own (bench_reference.go), without it
-// all of them run in the bench's process.
+// all of them run in the bench's process (--references can only keep the
+// references in-process beside a Takhin process, the placement used before
+// 2026-11-26).
 //
 // Workloads, at --scale 1 (the default; the whole run takes a minute or
 // two on two cores):
@@ -67,6 +69,7 @@ var (
 // compareReport is everything --compare measured (its JSON).
 type compareReport struct {
 	Scale              float64        `json:"scale"`
+	References         string         `json:"references"` // where the references ran: process or in-process
 	Codec              string         `json:"codec"`
 	Partitions         int            `json:"partitions"`
 	LingerMs           int            `json:"linger_ms"`
@@ -136,9 +139,12 @@ func runCompare(ctx context.Context, f benchFlags, stdout, stderr io.Writer) int
 		return 1
 	}
 	defer os.RemoveAll(root)
-	rep := &compareReport{Scale: f.scale, Codec: f.codec, Partitions: f.partitions,
+	rep := &compareReport{Scale: f.scale, Codec: f.codec, Partitions: f.partitions, References: referencesInProcess,
 		MaxBufferedRecords: maxBufferedRecords, BatchBytesMax: batchBytesMax}
 	rep.workloads, rep.latencyWorkload = compareWorkloads(f)
+	if f.referenceProcesses() {
+		rep.References = referencesProcess
+	}
 	if rep.Fsync, err = probeFsync(root, f.fsyncs); err != nil {
 		rep.Errors = append(rep.Errors, "fsync probe: "+err.Error())
 	}
@@ -194,8 +200,8 @@ func compareStarters(f benchFlags, root string) []starter {
 
 // measureBroker starts one broker, runs every workload against it and
 // stops it. CPU samples of everything started meanwhile, the broker's
-// goroutines included, carry the label target=<name>
-// (go tool pprof -tagfocus target=takhin).
+// goroutines included when it runs in this process, carry the label
+// target=<name> (go tool pprof -tagfocus target=takhin).
 func measureBroker(ctx context.Context, rep *compareReport, f benchFlags, st starter, stderr io.Writer) {
 	pprof.Do(ctx, pprof.Labels("target", st.name), func(ctx context.Context) {
 		b, err := st.start()
@@ -333,7 +339,9 @@ func deleteTopic(ctx context.Context, addr, topic string) error {
 func runLatency(ctx context.Context, rep *compareReport, b *benchBroker) latencyRun {
 	single := singleReport{Workload: rep.latencyWorkload, meter: cpuMeter{broker: b.cpu}}
 	if b.syncs != nil {
-		b.syncs() // only this run's
+		if _, err := b.syncs(); err != nil { // only this run's from here
+			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: syncs: %v", b.name, err))
+		}
 	}
 	err := runWorkload(ctx, []string{b.addr}, &single, false)
 	if err != nil {
@@ -341,7 +349,11 @@ func runLatency(ctx context.Context, rep *compareReport, b *benchBroker) latency
 	}
 	run := latencyRun{Broker: b.name, Latency: single.Produce.Latency}
 	if b.syncs != nil {
-		if syncs := b.syncs(); len(syncs) > 0 {
+		syncs, err := b.syncs()
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: syncs: %v", b.name, err))
+		}
+		if len(syncs) > 0 {
 			run.LoadedFsync = percentiles(syncs, 0)
 		}
 	}

@@ -4,8 +4,9 @@ package main
 // machine's cores, so a broker's throughput is bounded by what the client
 // leaves it. Each produce and consume phase records the CPU time the bench
 // process used (the client, and an in-process broker with it) and, for a
-// `takhin serve` process, that process's own, so the report can say how
-// much of the machine each side took.
+// broker in a process of its own (`takhin serve`, or a reference under
+// --references process), that process's, so the report can say how much
+// of the machine each side took.
 
 import (
 	"runtime"

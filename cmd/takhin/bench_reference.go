@@ -8,7 +8,10 @@ package main
 // runtime (one scheduler, one netpoller, one sysmon, wake-ups that never
 // cross processes); on a machine where the client and the broker share
 // the cores that is an advantage a `takhin serve` process does not have,
-// and a ratio against it measures placement as much as the broker.
+// and a ratio against it measures placement as much as the broker. (Also
+// the bench's runtime.GC() before each run collects an in-process
+// reference's garbage from earlier runs; a process collects its own, as
+// takhin serve does.)
 // `--references in-process` keeps them in the bench's process.
 //
 // The child speaks lines on stdin and stdout: it prints "ready ADDR" once
@@ -19,7 +22,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -41,9 +43,9 @@ const (
 )
 
 // referenceProcesses reports whether --compare runs its references as
-// processes.
+// processes (validate refuses them beside an in-process Takhin).
 func (f benchFlags) referenceProcesses() bool {
-	return f.references == referencesProcess || f.references == referencesAuto && f.binary != ""
+	return f.binary != "" && f.references != referencesInProcess
 }
 
 // startReferenceInProcess starts the named reference in this process.
@@ -69,15 +71,15 @@ func serveReference(name, dir string, stdin io.Reader, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "takhin bench:", err)
 		return 1
 	}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(signals)
 	out := bufio.NewWriter(stdout)
 	fmt.Fprintf(out, "ready %s\n", b.addr)
 	if err := out.Flush(); err != nil {
 		_ = b.stop()
 		return 1
 	}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(signals)
 	inputEnded := make(chan struct{})
 	go func() {
 		defer close(inputEnded)
@@ -88,7 +90,8 @@ func serveReference(name, dir string, stdin io.Reader, stdout, stderr io.Writer)
 			}
 			var line []string
 			if b.syncs != nil {
-				for _, d := range b.syncs() {
+				syncs, _ := b.syncs() // in-process: never fails
+				for _, d := range syncs {
 					line = append(line, strconv.FormatInt(int64(d), 10))
 				}
 			}
@@ -116,9 +119,14 @@ var referenceDescribe = map[string]string{
 	brokerKfake:       "in memory, 1 broker",
 }
 
+// referenceReplyTimeout bounds the wait for a reference process's line.
+const referenceReplyTimeout = 10 * time.Second
+
 // startReferenceProcess runs this binary as `bench --serve-reference
 // name` over dir, its stderr in dir/../NAME.log, and waits for its ready
-// line.
+// line. Its stdout is a pipe of our own rather than cmd.StdoutPipe, so
+// that Wait (which closes cmd's pipes) can run while we still read it, and
+// reads can have deadlines.
 func startReferenceProcess(name, dir string) (*benchBroker, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -129,74 +137,92 @@ func startReferenceProcess(name, dir string) (*benchBroker, error) {
 	if err != nil {
 		return nil, err
 	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
 	cmd := exec.Command(self, "bench", "--serve-reference", name, "--dir", dir)
-	cmd.Stderr = logFile
+	cmd.Stdout, cmd.Stderr = outW, logFile
 	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		logFile.Close()
-		return nil, err
+	if err == nil {
+		err = cmd.Start()
 	}
-	stdoutPipe, err := cmd.StdoutPipe()
+	outW.Close() // the child holds its own copy
 	if err != nil {
-		logFile.Close()
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
+		outR.Close()
 		logFile.Close()
 		return nil, fmt.Errorf("%s process: %w", name, err)
 	}
-	lines := bufio.NewReader(stdoutPipe)
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := lines.ReadString('\n')
-		ready <- strings.TrimSpace(line)
-	}()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logFile.Close() }()
-	stop := func() error { err := stopProcess(name, cmd, exited); stdin.Close(); return err }
-	var addr string
-	select {
-	case line := <-ready:
-		addr, _ = strings.CutPrefix(line, "ready ")
-	case <-time.After(processStartTimeout):
+	ctl := &referenceControl{stdin: stdin, out: outR, lines: bufio.NewReader(outR)}
+	stop := func() error {
+		err := stopProcess(name, cmd, exited)
+		ctl.close()
+		if err != nil {
+			return fmt.Errorf("%w (log: %s)", err, logTail(logPath))
+		}
+		return nil
 	}
-	if addr == "" {
+	line, err := ctl.readLine()
+	addr, ok := strings.CutPrefix(line, "ready ")
+	if err != nil || !ok || addr == "" {
 		_ = stop()
-		return nil, fmt.Errorf("%s process did not start (log: %s)", name, logTail(logPath))
+		return nil, fmt.Errorf("%s process did not start: first line %q, %v (log: %s)", name, line, err, logTail(logPath))
 	}
 	pid := cmd.Process.Pid
 	b := &benchBroker{name: name, describe: "process, " + referenceDescribe[name], produceOnly: name != brokerKfake,
 		addr: addr, stop: stop, cpu: func() (time.Duration, bool) { return processCPU(pid) }}
 	if name == brokerDiskCeiling {
-		var mu sync.Mutex
-		b.syncs = func() []time.Duration {
-			mu.Lock()
-			defer mu.Unlock()
-			syncs, err := askSyncs(stdin, lines)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "takhin bench: %s: syncs: %v\n", name, err)
-			}
-			return syncs
-		}
+		b.syncs = ctl.syncs
 	}
 	return b, nil
 }
 
-// askSyncs asks a reference process for its sync durations since the last
-// ask.
-func askSyncs(stdin io.Writer, lines *bufio.Reader) ([]time.Duration, error) {
-	if _, err := io.WriteString(stdin, "syncs\n"); err != nil {
+// referenceControl is the parent's end of a reference process's lines.
+type referenceControl struct {
+	mu    sync.Mutex
+	stdin io.WriteCloser
+	out   *os.File
+	lines *bufio.Reader
+}
+
+// readLine reads one line, failing after referenceReplyTimeout.
+func (c *referenceControl) readLine() (string, error) {
+	if err := c.out.SetReadDeadline(time.Now().Add(referenceReplyTimeout)); err != nil {
+		return "", err
+	}
+	line, err := c.lines.ReadString('\n')
+	return strings.TrimSpace(line), err
+}
+
+// syncs asks the process for its sync durations since the last ask.
+func (c *referenceControl) syncs() ([]time.Duration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := io.WriteString(c.stdin, "syncs\n"); err != nil {
 		return nil, err
 	}
-	line, err := lines.ReadString('\n')
+	line, err := c.readLine()
 	if err != nil {
 		return nil, err
 	}
+	return parseSyncs(line)
+}
+
+func (c *referenceControl) close() {
+	c.stdin.Close()
+	c.out.Close()
+}
+
+// parseSyncs reads a "syncs" answer: durations in nanoseconds.
+func parseSyncs(line string) ([]time.Duration, error) {
 	var out []time.Duration
 	for _, f := range strings.Fields(line) {
 		ns, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return nil, errors.New("malformed syncs line")
+			return nil, fmt.Errorf("malformed syncs line: %q", f)
 		}
 		out = append(out, time.Duration(ns))
 	}

@@ -117,6 +117,7 @@ func TestBenchFlagsRefused(t *testing.T) {
 		"format":                       {"--compare", "--format", "xml"},
 		"references":                   {"--compare", "--references", "elsewhere"},
 		"serve-reference with compare": {"--compare", "--serve-reference", "ceiling"},
+		"process references beside an in-process takhin": {"--compare", "--references", "process"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -281,8 +282,11 @@ func TestBenchCPUBudget(t *testing.T) {
 // back over its stdin/stdout.
 func TestBenchCompareReferenceProcesses(t *testing.T) {
 	bin := procBinary(t)
-	cmd := exec.Command(bin, "bench", "--compare", "--binary", bin, "--scale", "0.002", "--fsyncs", "20",
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "bench", "--compare", "--binary", bin, "--scale", "0.002", "--fsyncs", "20",
 		"--format", "json", "--repeat", "1", "--dir", t.TempDir(), "--timeout", "2m")
+	cmd.WaitDelay = 10 * time.Second
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
@@ -292,8 +296,8 @@ func TestBenchCompareReferenceProcesses(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("the JSON does not parse: %v\n%s", err, out.String())
 	}
-	if len(rep.Brokers) != 4 || len(rep.Errors) != 0 {
-		t.Fatalf("brokers %+v, errors %v", rep.Brokers, rep.Errors)
+	if len(rep.Brokers) != 4 || len(rep.Errors) != 0 || rep.References != referencesProcess {
+		t.Fatalf("brokers %+v, errors %v, references %q", rep.Brokers, rep.Errors, rep.References)
 	}
 	for _, b := range rep.Brokers {
 		if b.Name != brokerTakhin && !strings.HasPrefix(b.Describe, "process, ") {
@@ -304,7 +308,7 @@ func TestBenchCompareReferenceProcesses(t *testing.T) {
 		if r.Produce == nil || r.Produce.Errors != 0 {
 			t.Fatalf("%s %s: produce %+v", r.Broker, r.Workload.Topic, r.Produce)
 		}
-		if cpu := r.Produce.CPU; runtime.GOOS == "linux" && (cpu == nil || !cpu.BrokerSeparate) {
+		if cpu := r.Produce.CPU; runtime.GOOS == "linux" && (cpu == nil || !cpu.BrokerSeparate || cpu.BrokerSeconds <= 0) {
 			t.Errorf("%s %s: produce CPU %+v, want the broker process's apart", r.Broker, r.Workload.Topic, cpu)
 		}
 	}
@@ -320,6 +324,7 @@ func TestBenchCompareReferenceProcesses(t *testing.T) {
 func TestServeReferenceStopsAtEndOfInput(t *testing.T) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
+	t.Cleanup(func() { inW.Close() }) // a failure below still stops it
 	done := make(chan int, 1)
 	go func() { done <- serveReference(brokerDiskCeiling, t.TempDir(), inR, outW, io.Discard) }()
 	lines := bufio.NewReader(outR)
@@ -338,8 +343,11 @@ func TestServeReferenceStopsAtEndOfInput(t *testing.T) {
 		t.Fatalf("ping %s: %v", addr, err)
 	}
 	cl.Close()
-	if syncs, err := askSyncs(inW, lines); err != nil || len(syncs) != 0 {
-		t.Fatalf("syncs before any produce: %v, %v", syncs, err)
+	if _, err := io.WriteString(inW, "syncs\n"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := lines.ReadString('\n'); err != nil || line != "\n" {
+		t.Fatalf("syncs before any produce: %q, %v", line, err)
 	}
 	inW.Close()
 	select {
@@ -349,5 +357,18 @@ func TestServeReferenceStopsAtEndOfInput(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("still serving after its stdin ended")
+	}
+}
+
+func TestParseSyncs(t *testing.T) {
+	got, err := parseSyncs("250000 1000000")
+	if err != nil || len(got) != 2 || got[0] != 250*time.Microsecond || got[1] != time.Millisecond {
+		t.Fatalf("%v, %v", got, err)
+	}
+	if got, err := parseSyncs(""); err != nil || len(got) != 0 {
+		t.Fatalf("empty line: %v, %v", got, err)
+	}
+	if _, err := parseSyncs("12 x"); err == nil {
+		t.Fatal("a malformed line parsed")
 	}
 }
