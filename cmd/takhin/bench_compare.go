@@ -2,7 +2,7 @@ package main
 
 // `takhin bench --compare`: issue 4's workloads, in one run, against the
 // ceiling broker, the disk ceiling (bench_ceiling_disk.go), kfake and
-// Takhin (in that order, one at a time, in --repeat rounds), plus a
+// Takhin (in that order, one at a time), plus a
 // probe of this disk's fsync latency, and the issue's targets evaluated
 // from those numbers. Every broker runs where Takhin does: with --binary
 // each reference is a process of its own (bench_reference.go), without it
@@ -151,7 +151,9 @@ func runCompare(ctx context.Context, f benchFlags, stdout, stderr io.Writer) int
 	if rep.Fsync.WriteMBps, err = probeBandwidth(root); err != nil {
 		rep.Errors = append(rep.Errors, "bandwidth probe: "+err.Error())
 	}
-	measureRounds(ctx, rep, f, compareStarters(f, root), stderr)
+	for _, start := range compareStarters(f, root) {
+		measureBroker(ctx, rep, f, start, stderr)
+	}
 	rep.Targets = evaluateTargets(rep)
 	if f.format == "json" {
 		writeJSON(stdout, rep)
@@ -196,67 +198,30 @@ func compareStarters(f benchFlags, root string) []starter {
 	return []starter{reference(brokerCeiling), reference(brokerDiskCeiling), reference(brokerKfake), {brokerTakhin, takhin}}
 }
 
-// measureRounds runs --repeat rounds. In each, every broker in turn is
-// started, warmed up, given each workload once and stopped, so a drift of
-// this shared machine's disk or CPU over the minute or two of the run
-// weighs on every broker alike rather than on whichever ran last, and one
-// broker's memory and goroutines never weigh on another's runs. Each
-// broker's latency run comes in the last round, after its throughput runs.
-// A run's median is over its rounds.
-func measureRounds(ctx context.Context, rep *compareReport, f benchFlags, starters []starter, stderr io.Writer) {
-	runs := make(map[string][][]compareRun) // broker -> workload index -> its rounds
-	for round := range f.repeat {
-		for _, st := range starters {
-			b := measureRound(ctx, rep, f, st, round, runs, stderr)
-			if b != nil && round == 0 {
-				rep.Brokers = append(rep.Brokers, brokerInfo{Name: b.name, Describe: b.describe})
-			}
-		}
-	}
-	for _, st := range starters {
-		for i, w := range rep.workloads {
-			if rounds := runs[st.name]; len(rounds) > i {
-				rep.Runs = append(rep.Runs, medianRun(st.name, w, rounds[i]))
-			}
-		}
-	}
-}
-
-// measureRound starts one broker and runs each workload once against it
-// (and, in the last round, the latency run), then stops it. CPU samples of
-// everything started meanwhile, the broker's goroutines included when it
-// runs in this process, carry the label target=<name> (go tool pprof
-// -tagfocus target=takhin).
-func measureRound(ctx context.Context, rep *compareReport, f benchFlags, st starter, round int,
-	runs map[string][][]compareRun, stderr io.Writer) (started *benchBroker) {
+// measureBroker starts one broker, runs every workload against it and
+// stops it. CPU samples of everything started meanwhile, the broker's
+// goroutines included when it runs in this process, carry the label
+// target=<name> (go tool pprof -tagfocus target=takhin).
+func measureBroker(ctx context.Context, rep *compareReport, f benchFlags, st starter, stderr io.Writer) {
 	pprof.Do(ctx, pprof.Labels("target", st.name), func(ctx context.Context) {
 		b, err := st.start()
 		if err != nil {
 			rep.Errors = append(rep.Errors, err.Error())
 			return
 		}
-		started = b
-		fmt.Fprintf(stderr, "bench: round %d: %s (%s) on %s\n", round+1, b.name, b.describe, b.addr)
+		rep.Brokers = append(rep.Brokers, brokerInfo{Name: b.name, Describe: b.describe})
+		fmt.Fprintf(stderr, "bench: %s (%s) on %s\n", b.name, b.describe, b.addr)
 		warmUp(ctx, rep, b)
-		if runs[b.name] == nil {
-			runs[b.name] = make([][]compareRun, len(rep.workloads))
-		}
-		for i, w := range rep.workloads {
-			if f.repeat > 1 {
-				w.Topic = fmt.Sprintf("%s-%d", w.Topic, round+1)
-			}
-			run := runOne(ctx, rep, b, w)
-			runs[b.name][i] = append(runs[b.name][i], run)
+		for _, w := range rep.workloads {
+			run := runRepeated(ctx, rep, b, w, f.repeat)
+			rep.Runs = append(rep.Runs, run)
 			fmt.Fprintf(stderr, "bench: %s %s: %s\n", b.name, w.label(), runSummary(run))
 		}
-		if round == f.repeat-1 {
-			rep.Latency = append(rep.Latency, runLatency(ctx, rep, b))
-		}
+		rep.Latency = append(rep.Latency, runLatency(ctx, rep, b))
 		if err := b.stop(); err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: stop: %v", b.name, err))
 		}
 	})
-	return started
 }
 
 // warmUp produces a few thousand records first, unreported, so the first
@@ -281,11 +246,20 @@ func runSummary(r compareRun) string {
 	return s
 }
 
-// medianRun folds one workload's rounds on one broker: the median produce,
-// the median consume, and every round's rate.
-func medianRun(broker string, w workload, rounds []compareRun) compareRun {
-	out := compareRun{Broker: broker, Workload: w}
-	for _, r := range rounds {
+// runRepeated runs w repeat times, each on a fresh topic deleted after
+// its run (so kfake's memory and Takhin's disk stay bounded), and keeps
+// the median produce and the median consume.
+func runRepeated(ctx context.Context, rep *compareReport, b *benchBroker, w workload, repeat int) compareRun {
+	var runs []compareRun
+	for i := range repeat {
+		wi := w
+		if repeat > 1 {
+			wi.Topic = fmt.Sprintf("%s-%d", w.Topic, i+1)
+		}
+		runs = append(runs, runOne(ctx, rep, b, wi))
+	}
+	out := compareRun{Broker: b.name, Workload: w}
+	for _, r := range runs {
 		if r.Produce != nil {
 			out.ProduceRuns = append(out.ProduceRuns, r.Produce.RecordsPerSec)
 		}
@@ -293,8 +267,8 @@ func medianRun(broker string, w workload, rounds []compareRun) compareRun {
 			out.ConsumeRuns = append(out.ConsumeRuns, r.Consume.RecordsPerSec)
 		}
 	}
-	out.Produce = medianBy(rounds, func(r compareRun) (*produceResult, float64) { return r.Produce, rateOf(r.Produce) })
-	out.Consume = medianBy(rounds, func(r compareRun) (*consumeResult, float64) { return r.Consume, rateOfConsume(r.Consume) })
+	out.Produce = medianBy(runs, func(r compareRun) (*produceResult, float64) { return r.Produce, rateOf(r.Produce) })
+	out.Consume = medianBy(runs, func(r compareRun) (*consumeResult, float64) { return r.Consume, rateOfConsume(r.Consume) })
 	return out
 }
 
