@@ -59,6 +59,11 @@ func (s *Store) Write(p *replication.Persist, now env.Time) replication.Written 
 		rolled = rolled || r.Rolled
 	}
 	w.UpTo = s.Log.EndOffset()
+	// A failed write that left the log fail-stopped, not by corruption,
+	// failed a sync (at a roll, or the cut of a reservation before it).
+	if f := s.Log.Failed(); w.Err != nil && f != nil && !errors.Is(f, storage.ErrCorrupt) {
+		w.Fatal = true
+	}
 	if rolled {
 		w.Segments = s.Log.Segments() // the cleaner's view changed
 	}

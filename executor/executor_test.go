@@ -92,3 +92,53 @@ func TestRecreatedTopicStartsEmpty(t *testing.T) {
 		t.Fatalf("the recreated topic's partition starts at %d, holding its predecessor's records", rec.End)
 	}
 }
+
+// TestWriteWhoseRollFailsToSyncIsFatal: a write that rolls a segment syncs
+// the one it leaves; when that sync fails, the log fail-stops and the
+// Written says Fatal (the process restarts through recovery), with EIO and
+// with ENOSPC alike. A write that only ran out of space is not Fatal.
+func TestWriteWhoseRollFailsToSyncIsFatal(t *testing.T) {
+	cfg := storage.DefaultConfig()
+	cfg.SegmentBytes = 200 // a batch of batch("x") is 69 bytes: the third rolls
+	for _, fault := range []simfs.Fault{simfs.FaultIO, simfs.FaultNoSpace} {
+		fs := simfs.New(env.NewRand(1, "disk"), simfs.Options{})
+		s, rec, err := OpenPartition(fs, "t-0", "id1", cfg, env.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end := rec.End
+		write := func(op uint64) replication.Written {
+			b := batch("x")
+			storage.AssignBatch(b, end, 0, 0, false)
+			end++
+			return s.Write(&replication.Persist{Op: op, Batches: [][]byte{b}}, env.Time{})
+		}
+		for op := uint64(1); op <= 2; op++ {
+			if w := write(op); w.Err != nil || w.Fatal {
+				t.Fatalf("write %d: %+v", op, w)
+			}
+		}
+		fs.InjectNext(simfs.OpSync, fault)
+		w := write(3)
+		if w.Err == nil || !w.Fatal || w.UpTo != 2 {
+			t.Fatalf("fault %d: the rolling write gave %+v, want a Fatal error ending at 2", fault, w)
+		}
+		s.Close()
+	}
+	fs := simfs.New(env.NewRand(1, "disk"), simfs.Options{})
+	s, _, err := OpenPartition(fs, "t-0", "id1", cfg, env.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := fs.Usage("t-0")
+	fs.SetCapacity(u.TotalBytes - u.UsableBytes + 100) // room for one batch
+	var bs [][]byte
+	for i := range 3 {
+		b := batch("x")
+		storage.AssignBatch(b, storage.Offset(i), 0, 0, false)
+		bs = append(bs, b)
+	}
+	if w := s.Write(&replication.Persist{Op: 1, Batches: bs}, env.Time{}); !env.IsNoSpace(w.Err) || w.Fatal {
+		t.Fatalf("a full disk: %+v, want a retryable ENOSPC", w)
+	}
+}

@@ -56,11 +56,15 @@ type Fetch struct {
 // Written completes the write half of Persist Op: every batch below UpTo
 // is on disk (not yet synced). Err is set when a write failed (ENOSPC is
 // retryable; the batches from UpTo on failed and nothing of them remains).
+// Fatal says the write failed because the log fail-stopped on a sync (a
+// roll syncs the segment it leaves): its dirty pages may be gone, so the
+// process stops and restarts through recovery, as a failed Synced does.
 type Written struct {
-	Now  env.Time
-	Op   uint64
-	UpTo storage.Offset
-	Err  error
+	Now   env.Time
+	Op    uint64
+	UpTo  storage.Offset
+	Err   error
+	Fatal bool
 	// Segments, when set, is the log's segments after a write that rolled
 	// a new segment (the cleaner's view; nil: unchanged).
 	Segments []storage.SegmentInfo

@@ -281,10 +281,11 @@ func (p *Partition) stepWritten(e Written) error {
 	if e.Segments != nil {
 		p.segments = e.Segments
 	}
-	if e.Err != nil && !env.IsNoSpace(e.Err) {
+	if e.Err != nil && (e.Fatal || !env.IsNoSpace(e.Err)) {
 		// Only a full disk is retryable; any other write error (EIO, a
-		// failed truncate of a partial write) fail-stops the partition.
-		p.fail(e.Err, false)
+		// failed truncate of a partial write) fail-stops the partition,
+		// and a failed sync (at a roll) the process.
+		p.fail(e.Err, e.Fatal)
 		return nil
 	}
 	assert.That(e.UpTo >= p.written && e.UpTo <= op.end, "written end within the persist")

@@ -320,6 +320,30 @@ func TestWriteOnAFailedLogFailStopsThePartition(t *testing.T) {
 	}
 }
 
+// TestWriteFailedBySyncIsProcessFatal: a write that failed because the log
+// fail-stopped on a sync (Fatal: a roll syncs the segment it leaves) stops
+// the process, even when the sync's error was ENOSPC, which a write alone
+// retries. Before, it stopped only the partition, which then stayed
+// offline with nothing corrupt (simulator seed 163135402998498: a sync EIO
+// at a roll of 4 KiB segments).
+func TestWriteFailedBySyncIsProcessFatal(t *testing.T) {
+	for name, err := range map[string]error{"EIO": env.ErrIO, "ENOSPC": env.ErrNoSpace} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, testConfig())
+			h.recovered(0, 0)
+			h.produce(1, -1, 1, 10)
+			rd := h.step(replication.Written{Now: h.now, Op: h.inflight.Op, UpTo: 0,
+				Err: fmt.Errorf("storage: sync 00000000000000000000.log: %w", err), Fatal: true})
+			if rd.Failure == nil || !rd.Failure.ProcessFatal || !errors.Is(rd.Failure.Err, err) {
+				t.Fatalf("Written(%s, Fatal): want a process-fatal failure carrying the error, got %s", name, formatReady(rd))
+			}
+			if r := h.reply(1); !errors.Is(r.Err, replication.ErrFailed) {
+				t.Fatalf("produce 1: %s, want ErrFailed", replyString(r))
+			}
+		})
+	}
+}
+
 // syncFailureSetup leaves a partition with: op 1 synced; op 2 (produce 2,
 // acks=-1) written, awaiting Synced; produce 3 queued; fetch 4 parked at the
 // high watermark; fetch 5 waiting for a Read.
