@@ -59,8 +59,9 @@ func (s *Store) Write(p *replication.Persist, now env.Time) replication.Written 
 		rolled = rolled || r.Rolled
 	}
 	w.UpTo = s.Log.EndOffset()
-	// A failed write that left the log fail-stopped, not by corruption,
-	// failed a sync (at a roll, or the cut of a reservation before it).
+	// A failed write that left the log fail-stopped, not by corruption (a
+	// roll's sync failed, or a partial write could not be undone), is for
+	// recovery: the process restarts.
 	if f := s.Log.Failed(); w.Err != nil && f != nil && !errors.Is(f, storage.ErrCorrupt) {
 		w.Fatal = true
 	}

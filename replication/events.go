@@ -56,9 +56,10 @@ type Fetch struct {
 // Written completes the write half of Persist Op: every batch below UpTo
 // is on disk (not yet synced). Err is set when a write failed (ENOSPC is
 // retryable; the batches from UpTo on failed and nothing of them remains).
-// Fatal says the write failed because the log fail-stopped on a sync (a
-// roll syncs the segment it leaves): its dirty pages may be gone, so the
-// process stops and restarts through recovery, as a failed Synced does.
+// Fatal says the write left the log fail-stopped, not by corruption: a
+// roll's sync of the segment it leaves failed (its dirty pages may be
+// gone), or a partial write could not be undone. Only recovery clears
+// that, so the process stops and restarts, as after a failed Synced.
 type Written struct {
 	Now   env.Time
 	Op    uint64
