@@ -418,3 +418,33 @@ func TestBadHeaderInTrustedReplayIsCorrupt(t *testing.T) {
 		t.Fatalf("open = %v, want ErrCorrupt", err)
 	}
 }
+
+// TestSegmentDeletionPastTheSnapshotKeepsProducerState: segments deleted
+// while the newest snapshot is older than them take batches recovery would
+// replay from that snapshot; moving the start offset checkpoints first
+// (a snapshot at the synced end), so a power loss right after the
+// deletion keeps the producer's last sequences. (It rules out this path
+// for the duplicate of simulator seed 101003663811499, still open.)
+func TestSegmentDeletionPastTheSnapshotKeepsProducerState(t *testing.T) {
+	fs := simDisk(5)
+	l := openLog(t, fs, smallConfig())
+	defer func() { l.Close() }()
+	mustSyncCheckpoint(t, l) // the newest snapshot is below everything below
+	mustAppend(t, l, testProducerBatch(1, make([]byte, 200), 0, 42, 3, 7))
+	for i := 0; i < 40; i++ {
+		mustAppend(t, l, testBatch(1, make([]byte, 240), int64(i)))
+	}
+	if err := l.Sync(); err != nil { // synced, not checkpointed
+		t.Fatal(err)
+	}
+	segs := l.Segments()
+	if n, err := l.DeleteSegmentsBelow(segs[len(segs)-1].Base, 0); err != nil || n == 0 {
+		t.Fatalf("deleted %d segments: %v", n, err)
+	}
+	fs.Crash(env.NewRand(5, "crash")) // no Close: a power loss
+	l = openLog(t, fs, smallConfig())
+	e, ok := l.ProducerState().Producer(42)
+	if !ok || e.Epoch != 3 || len(e.Batches) != 1 || e.Batches[0].LastSeq != 7 {
+		t.Fatalf("after deleting its segment and a crash: producer 42 is %+v, %v; want epoch 3, last sequence 7", e, ok)
+	}
+}
