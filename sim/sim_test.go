@@ -156,6 +156,7 @@ var cleanupRegressionSeeds = []uint64{
 	171335345878051, // a false poll-skip: a lost value's reused offset compacted into a gap
 	264783275367955, // a member flagged UNKNOWN_TOPIC_OR_PARTITION for a commit before the topic existed
 	163135402998498, // a failed sync at a roll, inside a write, fail-stopped the partition for good
+	101003663811499, // a checkpoint's rename outlived its producer snapshot's: a retried send duplicated
 }
 
 func TestRegressionSeeds(t *testing.T) {

@@ -32,8 +32,8 @@ func (a *armedInjector) Inject(op simfs.Op, _ string) simfs.Fault {
 func TestCheckpointCrashBetweenRenameAndDirSync(t *testing.T) {
 	for _, c := range []struct {
 		file    string
-		syncDir int // which SyncDir of Checkpoint fails: the epoch file's comes first
-	}{{epochCheckpointName, 1}, {partitionCheckpointName, 2}} {
+		syncDir int // which SyncDir of Checkpoint fails: epochs, producer snapshot, partition
+	}{{epochCheckpointName, 1}, {"producer snapshot", 2}, {partitionCheckpointName, 3}} {
 		t.Run(c.file, func(t *testing.T) {
 			outcomes := map[string]int{}
 			for seed := uint64(0); seed < 64; seed++ {
@@ -121,6 +121,19 @@ func survivingCheckpoint(t *testing.T, fs env.FS, failSyncDir int, oldRP Offset,
 			return "old"
 		}
 		return "new"
+	}
+	if failSyncDir == 2 {
+		_, found, err := readWholeFile(fs, path.Join("p", snapshotName(20)), 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lines, _, _ := readCheckpoint(fs, "p", partitionCheckpointName, "partition"); len(lines) == 0 || lines[0] != fmt.Sprintf("recovery-point %d", oldRP) {
+			t.Fatalf("the partition checkpoint moved past a snapshot whose directory sync failed: %q", lines)
+		}
+		if found {
+			return "new"
+		}
+		return "old"
 	}
 	lines, found, err := readCheckpoint(fs, "p", partitionCheckpointName, "partition")
 	if err != nil || !found {

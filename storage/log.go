@@ -344,7 +344,11 @@ func (l *Log) Checkpoint() error {
 	if err := l.writeProducerSnapshot(); err != nil {
 		return err
 	}
-	return l.writePartitionCheckpoint(l.syncedEnd)
+	if err := l.writePartitionCheckpoint(l.syncedEnd); err != nil {
+		return err
+	}
+	l.pruneProducerSnapshots()
+	return nil
 }
 
 func (l *Log) checkpointError(fatal bool, err error) error {

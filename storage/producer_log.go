@@ -24,9 +24,15 @@ import (
 //
 // Snapshots. Checkpoint writes "<SyncedEnd:020d>.snapshot" (Kafka's name)
 // before the partition checkpoint, when SyncedEnd moved or the state
-// changed (expiry) since the last one: temp file → fsync → rename; the
-// partition checkpoint's directory sync right after makes the rename
-// durable. It then deletes all but the newest two snapshot files. Before
+// changed (expiry) since the last one: temp file → fsync → rename → fsync
+// the directory. The snapshot is durable before the checkpoint naming its
+// offset is renamed into place: a disk may keep a later rename and lose an
+// earlier one when both are unsynced, and a recovery point without its
+// snapshot replays from an older one, below batches that segment deletion
+// may since have removed. Only once the partition checkpoint is durable
+// does Checkpoint delete all but the newest two snapshot files, so the
+// snapshot at the durable recovery point is never deleted by checkpoints
+// that failed for space. Before
 // snapshotting it expires the log's own copy (Config.ProducerIDExpirationMs,
 // against the latest wall time the log was given) so snapshots do not grow
 // forever; the machine expires its own copy on its own schedule.
@@ -138,7 +144,7 @@ func (l *Log) writeProducerSnapshot() error {
 	if p.snapshotAt == at && !p.dirty {
 		return nil
 	}
-	fatal, err := writeFileAtomic(l.fs, l.dir, snapshotName(at), p.state.Encode(), false)
+	fatal, err := writeFileAtomic(l.fs, l.dir, snapshotName(at), p.state.Encode(), true)
 	if err != nil {
 		return l.checkpointError(fatal, err)
 	}
@@ -146,7 +152,14 @@ func (l *Log) writeProducerSnapshot() error {
 	if n := len(p.snapshots); n == 0 || p.snapshots[n-1] < at {
 		p.snapshots = append(p.snapshots, at)
 	}
-	// Older snapshots go; a failed or undone removal leaves a valid one.
+	return nil
+}
+
+// pruneProducerSnapshots deletes all but the newest snapshotsKept snapshots,
+// once the partition checkpoint at the newest is durable; a failed or
+// undone removal leaves a valid one.
+func (l *Log) pruneProducerSnapshots() {
+	p := &l.prod
 	for len(p.snapshots) > snapshotsKept {
 		err := l.fs.Remove(path.Join(l.dir, snapshotName(p.snapshots[0])))
 		if err != nil && !errors.Is(err, env.ErrNotExist) {
@@ -154,7 +167,6 @@ func (l *Log) writeProducerSnapshot() error {
 		}
 		p.snapshots = p.snapshots[1:]
 	}
-	return nil
 }
 
 // loadProducerState runs at Open, after the checkpoints are read and before

@@ -11,6 +11,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"path"
 	"slices"
 	"testing"
@@ -446,5 +447,125 @@ func TestSegmentDeletionPastTheSnapshotKeepsProducerState(t *testing.T) {
 	e, ok := l.ProducerState().Producer(42)
 	if !ok || e.Epoch != 3 || len(e.Batches) != 1 || e.Batches[0].LastSeq != 7 {
 		t.Fatalf("after deleting its segment and a crash: producer 42 is %+v, %v; want epoch 3, last sequence 7", e, ok)
+	}
+}
+
+// producerAfterCrash reopens fs after a crash drawn from seed and returns
+// producer pid's state.
+func producerAfterCrash(t *testing.T, fs *simfs.FS, seed uint64, pid int64) (ProducerEntry, bool, *Log) {
+	t.Helper()
+	fs.Crash(env.NewRand(seed, "crash"))
+	l := openLog(t, fs, smallConfig())
+	e, ok := l.ProducerState().Producer(pid)
+	return e, ok, l
+}
+
+// TestFailedCheckpointNeverOutlivesItsSnapshot: the partition checkpoint
+// that moves the recovery point (and here the start offset past the
+// producer's only batch) must never be durable while the snapshot it
+// names is not. Its directory sync fails, and the power loss then keeps
+// or reverts each unsynced rename independently, as a disk may; in no
+// outcome may recovery lose producer 42's sequence. (Simulator seed
+// 101003663811499: the checkpoint survived, its snapshot did not, and
+// recovery replayed from a snapshot below the log start.)
+func TestFailedCheckpointNeverOutlivesItsSnapshot(t *testing.T) {
+	moved := 0
+	for seed := uint64(0); seed < 32; seed++ {
+		fs := &faultyFS{FS: simDisk(seed)}
+		l := openLog(t, fs, smallConfig())
+		mustAppend(t, l, testBatch(1, make([]byte, 240), 0)) // the epoch checkpointed
+		mustSyncCheckpoint(t, l)                             // the newest snapshot: below producer 42
+		mustAppend(t, l, testProducerBatch(1, make([]byte, 200), 0, 42, 3, 7))
+		for i := 0; i < 40; i++ {
+			mustAppend(t, l, testBatch(1, make([]byte, 240), int64(i)))
+		}
+		if err := l.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		segs := l.Segments()
+		fs.failSyncDirAfter = partitionCheckpointName
+		if _, err := l.DeleteSegmentsBelow(segs[len(segs)-1].Base, 0); err == nil {
+			t.Fatalf("seed %d: the injected directory-sync failure went unseen", seed)
+		}
+		e, ok, l2 := producerAfterCrash(t, fs.FS, seed, 42)
+		if l2.StartOffset() > 0 {
+			moved++
+		}
+		if !ok || e.Epoch != 3 || len(e.Batches) != 1 || e.Batches[0].LastSeq != 7 {
+			t.Fatalf("seed %d: after a failed checkpoint and a crash (start %d, recovery point %d): producer 42 is %+v, %v; want epoch 3, last sequence 7",
+				seed, l2.StartOffset(), l2.RecoveryPoint(), e, ok)
+		}
+		l2.Close()
+	}
+	if moved == 0 {
+		t.Fatalf("no crash kept the moved start offset: the test covered only one case")
+	}
+}
+
+// faultyFS is simfs with two faults aimed at one file name each: while
+// full is set, creating noSpace fails with ENOSPC; after a rename onto
+// failSyncDirAfter, the next directory sync fails with EIO.
+type faultyFS struct {
+	*simfs.FS
+	noSpace          string
+	full             bool
+	failSyncDirAfter string
+}
+
+func (f *faultyFS) Create(name string) (env.File, error) {
+	if f.full && path.Base(name) == f.noSpace {
+		return nil, fmt.Errorf("create %s: %w", name, env.ErrNoSpace)
+	}
+	return f.FS.Create(name)
+}
+
+func (f *faultyFS) Rename(oldname, newname string) error {
+	err := f.FS.Rename(oldname, newname)
+	if err == nil && path.Base(newname) == f.failSyncDirAfter {
+		f.FS.InjectNext(simfs.OpSyncDir, simfs.FaultIO)
+	}
+	return err
+}
+
+// TestSnapshotsOutliveFailedCheckpoints: checkpoints that fail for space
+// after writing their snapshots must not prune the snapshot the durable
+// recovery point needs; otherwise recovery starts from an empty state at
+// the log start, and producer 42, whose batches were all deleted, is lost
+// before it expires.
+func TestSnapshotsOutliveFailedCheckpoints(t *testing.T) {
+	for seed := uint64(0); seed < 16; seed++ {
+		fs := &faultyFS{FS: simDisk(seed), noSpace: partitionCheckpointName + tempSuffix}
+		l := openLog(t, fs, smallConfig())
+		mustAppend(t, l, testProducerBatch(1, make([]byte, 200), 0, 42, 3, 7))
+		for i := 0; i < 40; i++ {
+			mustAppend(t, l, testBatch(1, make([]byte, 240), int64(i)))
+		}
+		if err := l.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		segs := l.Segments()
+		if n, err := l.DeleteSegmentsBelow(segs[len(segs)-1].Base, 0); err != nil || n == 0 {
+			t.Fatalf("seed %d: deleted %d segments: %v", seed, n, err)
+		}
+		start := l.StartOffset()
+		fs.full = true
+		for i := 0; i < snapshotsKept+1; i++ {
+			mustAppend(t, l, testBatch(1, make([]byte, 240), 100))
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Checkpoint(); !env.IsNoSpace(err) {
+				t.Fatalf("seed %d: checkpoint on a full disk: %v", seed, err)
+			}
+		}
+		fs.full = false
+		e, ok, l2 := producerAfterCrash(t, fs.FS, seed, 42)
+		if l2.StartOffset() != start {
+			t.Fatalf("seed %d: start offset %d after the crash, want %d", seed, l2.StartOffset(), start)
+		}
+		if !ok || e.Epoch != 3 || len(e.Batches) != 1 || e.Batches[0].LastSeq != 7 {
+			t.Fatalf("seed %d: after failed checkpoints and a crash: producer 42 is %+v, %v; want epoch 3, last sequence 7", seed, e, ok)
+		}
+		l2.Close()
 	}
 }
