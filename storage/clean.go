@@ -233,6 +233,12 @@ func (l *Log) writeCleaned(c *CleanPass, group []*segment) (*segment, error) {
 	err = l.filterGroup(c, group, ns)
 	if err == nil {
 		err = ns.sync()
+		if err == nil {
+			// The name is durable before the swap intent can be (see
+			// clean_swap.go): a disk may keep a later rename and lose
+			// an earlier link when both are unsynced.
+			err = l.fs.SyncDir(l.dir)
+		}
 		if err != nil {
 			err = l.fail(err)
 		}

@@ -15,6 +15,7 @@ package storage
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"testing"
 
 	"github.com/takhin-io/takhin/env"
@@ -23,10 +24,11 @@ import (
 )
 
 // dyingFS fails every call once budget mutations have happened (budget <
-// 0: never).
+// 0: never), or once a rename onto a file named dieAfterRenameTo succeeded.
 type dyingFS struct {
 	env.FS
-	budget int
+	budget           int
+	dieAfterRenameTo string
 }
 
 func (d *dyingFS) mutate() error {
@@ -69,7 +71,11 @@ func (d *dyingFS) Rename(a, b string) error {
 	if err := d.mutate(); err != nil {
 		return err
 	}
-	return d.FS.Rename(a, b)
+	err := d.FS.Rename(a, b)
+	if err == nil && d.dieAfterRenameTo != "" && path.Base(b) == d.dieAfterRenameTo {
+		d.budget = 0
+	}
+	return err
 }
 
 func (d *dyingFS) Remove(name string) error {
@@ -207,6 +213,69 @@ func TestCrashDuringClean(t *testing.T) {
 		for k := 0; k <= ops; k++ {
 			crashAt(t, seed, k, snapshots, final)
 		}
+	}
+}
+
+// TestCrashBeforeTheSwapIntentIsSynced: the process dies right after the
+// swap intent's rename, before the directory sync that would make it
+// durable, and the power loss keeps or reverts each pending directory
+// entry independently. The cleaned file's name must be durable before the
+// intent can be: an intent that survives without its cleaned file is
+// rolled forward by removing the old segments it names, and their live
+// records with them.
+func TestCrashBeforeTheSwapIntentIsSynced(t *testing.T) {
+	swapped := 0
+	for seed := uint64(0); seed < 64; seed++ {
+		fs := simfs.New(env.NewRand(seed, "disk"), simfs.Options{})
+		d := &dyingFS{FS: fs, budget: -1}
+		l, err := Open(d, "c", cleanPropConfig(), crashNowMs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 40; i++ { // about 10 segments, each with one record that stays
+			key := fmt.Sprintf("k%d", i%3)
+			if i%4 == 0 {
+				key = fmt.Sprintf("u%d", i)
+			}
+			mustAppend(t, l, keyedBatch(t, []kv{{key: []byte(key), value: bytes.Repeat([]byte{byte(i)}, 100), ts: crashNowMs}}, compression.CodecNone, -1, 0, 0, false))
+		}
+		if err := l.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		// A first pass shrinks the segments, so the next one (after the
+		// k-keys are written again) swaps the first four, all live, in as one.
+		cleanAll(t, l, crashPolicy(l.SyncedEnd()), 1<<20)
+		for i := 0; i < 12; i++ {
+			mustAppend(t, l, keyedBatch(t, []kv{{key: []byte(fmt.Sprintf("k%d", i%3)), value: []byte("again"), ts: crashNowMs}}, compression.CodecNone, -1, 0, 0, false))
+		}
+		if err := l.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		before, segments := readBatches(t, l), len(l.Segments())
+		d.dieAfterRenameTo = swapIntentName
+		c, err := l.StartClean(crashPolicy(l.SyncedEnd()))
+		for done := false; !done && err == nil; {
+			done, err = l.CleanStep(c, 400)
+		}
+		if err == nil || !d.dead() {
+			t.Fatalf("seed %d: the pass survived its swap intent (%v)", seed, err)
+		}
+		l.Close()
+		fs.Crash(env.NewRand(seed, "crash"))
+		l, err = Open(fs, "c", cleanPropConfig(), crashNowMs)
+		if err != nil {
+			t.Fatalf("seed %d: recovery: %v", seed, err)
+		}
+		if got := readBatches(t, l); !equalBatches(got, before) {
+			t.Fatalf("seed %d: after a crash before the swap intent was durable, the log holds %d batches, not the %d it held", seed, len(got), len(before))
+		}
+		if len(l.Segments()) < segments {
+			swapped++
+		}
+		l.Close()
+	}
+	if swapped == 0 {
+		t.Fatalf("no crash kept the intent: the test covered only one case")
 	}
 }
 

@@ -12,13 +12,15 @@ import (
 // Swapping a cleaned group in, crash-safely: after a crash, recovery sees
 // either the group's old segments or the cleaned one, never a mix.
 //
-//  1. The cleaned batches go to "<base>.cleaned", which is fsynced. A crash
-//     before step 2 is durable leaves at most that file (or its temp
-//     intent), which Open removes: the old segments are untouched.
+//  1. The cleaned batches go to "<base>.cleaned", which is fsynced, and
+//     so is the directory: the file's name must be durable before the
+//     intent's rename can be, since a disk may keep a later unsynced
+//     rename and lose an earlier link. A crash before step 2 is durable
+//     leaves at most that file (or its temp intent), which Open removes:
+//     the old segments are untouched.
 //  2. The swap intent "cleaner.swap" (base, the cleaned file's size, the
 //     bases of the old segments) is written as a checkpoint: temp file →
-//     fsync → rename → directory sync. That directory sync also makes the
-//     cleaned file's name durable. The intent's durable rename is the
+//     fsync → rename → directory sync. The intent's durable rename is the
 //     commit point.
 //  3. The old segments' files (logs and index hints; the first one's log
 //     is overwritten instead) are removed and "<base>.cleaned" is renamed
