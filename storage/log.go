@@ -260,6 +260,15 @@ func (l *Log) maybeRoll(h *BatchHeader, opts AppendOptions) (bool, error) {
 	if err := s.sync(); err != nil {
 		return false, l.fail(err)
 	}
+	// So is its name, when it is not durable yet (a second roll since the
+	// last Sync): a crash could otherwise keep the next segment's link and
+	// lose this one's, the same hole.
+	if l.dirUnsynced && !simbug.Active(simbug.SkipDirSync) {
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return false, l.fail(fmt.Errorf("storage: sync dir %s: %w", l.dir, err))
+		}
+		l.dirUnsynced = false
+	}
 	return true, l.createSegment(h.BaseOffset, opts.NowMs)
 }
 

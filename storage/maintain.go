@@ -47,10 +47,20 @@ func (l *Log) TruncateTo(offset Offset) error {
 			return err
 		}
 	}
+	// The later segments go from the last, each removal durable before
+	// the next and all before the cut: a crash part-way keeps a prefix of
+	// the segments, never one behind a hole that recovery could not tell
+	// from a legitimate gap (each unsynced directory entry may survive or
+	// not on its own). Truncation is rare; a directory sync per segment
+	// is its price.
 	for len(l.segments) > k+1 {
 		if err := l.removeSegment(len(l.segments) - 1); err != nil {
 			return l.fail(err)
 		}
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return l.fail(fmt.Errorf("storage: sync dir %s: %w", l.dir, err))
+		}
+		l.dirUnsynced = false
 	}
 	if cut >= 0 {
 		if err := s.truncate(cut, l.cfg.IndexIntervalBytes, &l.buf); err != nil {
