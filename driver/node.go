@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -386,9 +387,11 @@ func (n *Node) removeOrphans(img *controller.Image) {
 	}
 }
 
-// looksLikePartitionDir matches <name>-<digits>: other files in the data
+// looksLikePartitionDir matches <name>-<digits>, and such a directory
+// being deleted (executor.DeletingSuffix): other files in the data
 // directory (the lock file) are left alone.
 func looksLikePartitionDir(name string) bool {
+	name = strings.TrimSuffix(name, executor.DeletingSuffix)
 	i := len(name) - 1
 	for i >= 0 && name[i] >= '0' && name[i] <= '9' {
 		i--

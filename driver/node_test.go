@@ -25,6 +25,7 @@ import (
 	"github.com/takhin-io/takhin/broker/config"
 	"github.com/takhin-io/takhin/driver/osfs"
 	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/executor"
 )
 
 func startTestNode(t *testing.T, dir string) *Node {
@@ -404,6 +405,20 @@ func TestConcurrentConsumersSeeExactBytes(t *testing.T) {
 	for range 6 {
 		if err := <-done; err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestLooksLikePartitionDir: the orphans a boot removes are partition
+// directories and such directories being deleted, never other files of
+// the data directory.
+func TestLooksLikePartitionDir(t *testing.T) {
+	for name, want := range map[string]bool{
+		"t-0": true, "my.topic_x-12": true, "t-0" + executor.DeletingSuffix: true,
+		"takhin.lock": false, "t": false, "-0": false, "t-": false, "t-x": false, "meta.properties": false,
+	} {
+		if got := looksLikePartitionDir(name); got != want {
+			t.Errorf("looksLikePartitionDir(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

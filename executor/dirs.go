@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/replication"
@@ -42,10 +43,45 @@ func OpenPartition(fs env.FS, dir, topicID string, cfg storage.Config, now env.T
 	return s, rec, nil
 }
 
-// RemoveDir deletes dir and its files, then syncs its parent. Any error
-// leaves files behind for the next attempt; an error from the directory
+// RemoveDir deletes dir and its files, as Kafka deletes a log: the
+// directory is first renamed to dir+DeletingSuffix and the parent synced,
+// so from then on it is garbage as a whole; only then do its files go.
+// Removing them in place could leave, after a power loss that keeps some
+// unsynced unlinks and not others, segments without their topic-id marker
+// (adopted by a recreated topic of the same name) or a checkpoint without
+// its segments. A dir+DeletingSuffix left by an earlier attempt is
+// removed first; RemoveDir of such a name just removes it. Any error
+// leaves files behind for the next attempt; an error from a directory
 // sync is fatal, as every sync error is.
 func RemoveDir(fs env.FS, dir string) error {
+	parent := path.Dir(dir)
+	if strings.HasSuffix(dir, DeletingSuffix) {
+		return removeTree(fs, dir, parent)
+	}
+	doomed := dir + DeletingSuffix
+	if err := removeTree(fs, doomed, parent); err != nil {
+		return err
+	}
+	err := fs.Rename(dir, doomed)
+	if errors.Is(err, env.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("executor: rename %s: %w", dir, err)
+	}
+	if err := fs.SyncDir(parent); err != nil {
+		return fmt.Errorf("executor: sync dir %s: %w", parent, err)
+	}
+	return removeTree(fs, doomed, parent)
+}
+
+// DeletingSuffix marks a partition directory being deleted (Kafka's
+// "-delete"); a boot removes any such directory it finds.
+const DeletingSuffix = "-delete"
+
+// removeTree removes dir's files and dir, then syncs parent; a missing dir
+// is already removed.
+func removeTree(fs env.FS, dir, parent string) error {
 	names, err := fs.List(dir)
 	if errors.Is(err, env.ErrNotExist) {
 		return nil
@@ -61,8 +97,8 @@ func RemoveDir(fs env.FS, dir string) error {
 	if err := fs.Remove(dir); err != nil && !errors.Is(err, env.ErrNotExist) {
 		return fmt.Errorf("executor: remove %s: %w", dir, err)
 	}
-	if err := fs.SyncDir(path.Dir(dir)); err != nil {
-		return fmt.Errorf("executor: sync dir %s: %w", path.Dir(dir), err)
+	if err := fs.SyncDir(parent); err != nil {
+		return fmt.Errorf("executor: sync dir %s: %w", parent, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ package executor
 // recreated topic never sees its predecessor's records.
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -90,6 +91,78 @@ func TestRecreatedTopicStartsEmpty(t *testing.T) {
 	defer s.Close()
 	if rec.End != 0 {
 		t.Fatalf("the recreated topic's partition starts at %d, holding its predecessor's records", rec.End)
+	}
+}
+
+// failSyncDirOf fails the next directory sync of dir once armed.
+type failSyncDirOf struct {
+	dir   string
+	armed bool
+}
+
+func (f *failSyncDirOf) Inject(op simfs.Op, name string) simfs.Fault {
+	if f.armed && op == simfs.OpSyncDir && name == f.dir {
+		f.armed = false
+		return simfs.FaultIO
+	}
+	return simfs.NoFault
+}
+
+// TestRemoveDirInterruptedByACrash: removing a deleted topic's partition
+// directory fails at its first directory sync, and a power loss keeps or
+// reverts each unsynced entry on its own. In every outcome the next open,
+// as a recreated topic of the same name, starts empty and opens cleanly,
+// and the removal, run again, leaves nothing of the old directory.
+func TestRemoveDirInterruptedByACrash(t *testing.T) {
+	cfg := storage.DefaultConfig()
+	for seed := uint64(0); seed < 64; seed++ {
+		inj := &failSyncDirOf{dir: "."}
+		fs := simfs.New(env.NewRand(seed, "disk"), simfs.Options{Injector: inj})
+		s, _, err := OpenPartition(fs, "t-0", "old-id", cfg, env.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bs [][]byte
+		for i := storage.Offset(0); i < 5; i++ {
+			b := batch("old")
+			storage.AssignBatch(b, i, 0, 0, false)
+			bs = append(bs, b)
+		}
+		p := &replication.Persist{Op: 1, Batches: bs}
+		if w := s.Write(p, env.Time{}); w.Err != nil {
+			t.Fatal(w.Err)
+		}
+		if sy := s.Sync(p, env.Time{}); sy.Err != nil {
+			t.Fatal(sy.Err)
+		}
+		if err := s.Log.Checkpoint(); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		inj.armed = true
+		if err := RemoveDir(fs, "t-0"); err == nil {
+			t.Fatalf("seed %d: the injected directory-sync failure went unseen", seed)
+		}
+		fs.Crash(env.NewRand(seed, "crash"))
+		if names, _ := fs.List("."); slices.Contains(names, "t-0"+DeletingSuffix) {
+			if err := RemoveDir(fs, "t-0"+DeletingSuffix); err != nil { // what a boot does
+				t.Fatal(err)
+			}
+		}
+		s, rec, err := OpenPartition(fs, "t-0", "new-id", cfg, env.Time{}, 0)
+		if err != nil {
+			t.Fatalf("seed %d: the recreated topic's partition: %v", seed, err)
+		}
+		if rec.End != 0 {
+			t.Fatalf("seed %d: the recreated topic's partition starts at %d, holding its predecessor's records", seed, rec.End)
+		}
+		s.Close()
+		if err := RemoveDir(fs, "t-0"); err != nil {
+			t.Fatal(err)
+		}
+		if names, _ := fs.List("."); len(names) != 0 {
+			t.Fatalf("seed %d: left after removal: %v", seed, names)
+		}
 	}
 }
 
