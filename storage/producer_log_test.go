@@ -424,40 +424,54 @@ func TestBadHeaderInTrustedReplayIsCorrupt(t *testing.T) {
 // while the newest snapshot is older than them take batches recovery would
 // replay from that snapshot; moving the start offset checkpoints first
 // (a snapshot at the synced end), so a power loss right after the
-// deletion keeps the producer's last sequences. (It rules out this path
-// for the duplicate of simulator seed 101003663811499, still open.)
+// deletion keeps the producer's last sequences.
 func TestSegmentDeletionPastTheSnapshotKeepsProducerState(t *testing.T) {
 	fs := simDisk(5)
 	l := openLog(t, fs, smallConfig())
 	defer func() { l.Close() }()
-	mustSyncCheckpoint(t, l) // the newest snapshot is below everything below
-	mustAppend(t, l, testProducerBatch(1, make([]byte, 200), 0, 42, 3, 7))
-	for i := 0; i < 40; i++ {
-		mustAppend(t, l, testBatch(1, make([]byte, 240), int64(i)))
-	}
-	if err := l.Sync(); err != nil { // synced, not checkpointed
-		t.Fatal(err)
-	}
-	segs := l.Segments()
-	if n, err := l.DeleteSegmentsBelow(segs[len(segs)-1].Base, 0); err != nil || n == 0 {
+	mustSyncCheckpoint(t, l)               // the newest snapshot is below everything below
+	last := appendProducer42ThenFill(t, l) // synced, not checkpointed
+	if n, err := l.DeleteSegmentsBelow(last, 0); err != nil || n == 0 {
 		t.Fatalf("deleted %d segments: %v", n, err)
 	}
 	fs.Crash(env.NewRand(5, "crash")) // no Close: a power loss
 	l = openLog(t, fs, smallConfig())
+	assertProducer42(t, l, "after deleting its segment and a crash")
+}
+
+// appendProducer42ThenFill appends producer 42's one batch (epoch 3, last
+// sequence 7) and 40 plain batches, syncs, and returns the base of the
+// last segment: deleting the segments below it takes producer 42's batch.
+func appendProducer42ThenFill(t *testing.T, l *Log) Offset {
+	t.Helper()
+	mustAppend(t, l, testProducerBatch(1, make([]byte, 200), 0, 42, 3, 7))
+	for i := 0; i < 40; i++ {
+		mustAppend(t, l, testBatch(1, make([]byte, 240), int64(i)))
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	segs := l.Segments()
+	return segs[len(segs)-1].Base
+}
+
+// assertProducer42 checks that l still knows producer 42 at epoch 3, last
+// sequence 7: a retry of that batch is then a duplicate.
+func assertProducer42(t *testing.T, l *Log, what string) {
+	t.Helper()
 	e, ok := l.ProducerState().Producer(42)
 	if !ok || e.Epoch != 3 || len(e.Batches) != 1 || e.Batches[0].LastSeq != 7 {
-		t.Fatalf("after deleting its segment and a crash: producer 42 is %+v, %v; want epoch 3, last sequence 7", e, ok)
+		t.Fatalf("%s (start %d, recovery point %d): producer 42 is %+v, %v; want epoch 3, last sequence 7",
+			what, l.StartOffset(), l.RecoveryPoint(), e, ok)
 	}
 }
 
-// producerAfterCrash reopens fs after a crash drawn from seed and returns
-// producer pid's state.
-func producerAfterCrash(t *testing.T, fs *simfs.FS, seed uint64, pid int64) (ProducerEntry, bool, *Log) {
+// reopenAfterCrash crashes fs (a power loss drawn from seed) and reopens
+// the log.
+func reopenAfterCrash(t *testing.T, fs *simfs.FS, seed uint64) *Log {
 	t.Helper()
 	fs.Crash(env.NewRand(seed, "crash"))
-	l := openLog(t, fs, smallConfig())
-	e, ok := l.ProducerState().Producer(pid)
-	return e, ok, l
+	return openLog(t, fs, smallConfig())
 }
 
 // TestFailedCheckpointNeverOutlivesItsSnapshot: the partition checkpoint
@@ -475,27 +489,17 @@ func TestFailedCheckpointNeverOutlivesItsSnapshot(t *testing.T) {
 		l := openLog(t, fs, smallConfig())
 		mustAppend(t, l, testBatch(1, make([]byte, 240), 0)) // the epoch checkpointed
 		mustSyncCheckpoint(t, l)                             // the newest snapshot: below producer 42
-		mustAppend(t, l, testProducerBatch(1, make([]byte, 200), 0, 42, 3, 7))
-		for i := 0; i < 40; i++ {
-			mustAppend(t, l, testBatch(1, make([]byte, 240), int64(i)))
-		}
-		if err := l.Sync(); err != nil {
-			t.Fatal(err)
-		}
-		segs := l.Segments()
+		last := appendProducer42ThenFill(t, l)
 		fs.failSyncDirAfter = partitionCheckpointName
-		if _, err := l.DeleteSegmentsBelow(segs[len(segs)-1].Base, 0); err == nil {
+		if _, err := l.DeleteSegmentsBelow(last, 0); err == nil {
 			t.Fatalf("seed %d: the injected directory-sync failure went unseen", seed)
 		}
-		e, ok, l2 := producerAfterCrash(t, fs.FS, seed, 42)
-		if l2.StartOffset() > 0 {
+		l = reopenAfterCrash(t, fs.FS, seed)
+		if l.StartOffset() > 0 {
 			moved++
 		}
-		if !ok || e.Epoch != 3 || len(e.Batches) != 1 || e.Batches[0].LastSeq != 7 {
-			t.Fatalf("seed %d: after a failed checkpoint and a crash (start %d, recovery point %d): producer 42 is %+v, %v; want epoch 3, last sequence 7",
-				seed, l2.StartOffset(), l2.RecoveryPoint(), e, ok)
-		}
-		l2.Close()
+		assertProducer42(t, l, fmt.Sprintf("seed %d: after a failed checkpoint and a crash", seed))
+		l.Close()
 	}
 	if moved == 0 {
 		t.Fatalf("no crash kept the moved start offset: the test covered only one case")
@@ -536,15 +540,7 @@ func TestSnapshotsOutliveFailedCheckpoints(t *testing.T) {
 	for seed := uint64(0); seed < 16; seed++ {
 		fs := &faultyFS{FS: simDisk(seed), noSpace: partitionCheckpointName + tempSuffix}
 		l := openLog(t, fs, smallConfig())
-		mustAppend(t, l, testProducerBatch(1, make([]byte, 200), 0, 42, 3, 7))
-		for i := 0; i < 40; i++ {
-			mustAppend(t, l, testBatch(1, make([]byte, 240), int64(i)))
-		}
-		if err := l.Sync(); err != nil {
-			t.Fatal(err)
-		}
-		segs := l.Segments()
-		if n, err := l.DeleteSegmentsBelow(segs[len(segs)-1].Base, 0); err != nil || n == 0 {
+		if n, err := l.DeleteSegmentsBelow(appendProducer42ThenFill(t, l), 0); err != nil || n == 0 {
 			t.Fatalf("seed %d: deleted %d segments: %v", seed, n, err)
 		}
 		start := l.StartOffset()
@@ -559,13 +555,11 @@ func TestSnapshotsOutliveFailedCheckpoints(t *testing.T) {
 			}
 		}
 		fs.full = false
-		e, ok, l2 := producerAfterCrash(t, fs.FS, seed, 42)
-		if l2.StartOffset() != start {
-			t.Fatalf("seed %d: start offset %d after the crash, want %d", seed, l2.StartOffset(), start)
+		l = reopenAfterCrash(t, fs.FS, seed)
+		if l.StartOffset() != start {
+			t.Fatalf("seed %d: start offset %d after the crash, want %d", seed, l.StartOffset(), start)
 		}
-		if !ok || e.Epoch != 3 || len(e.Batches) != 1 || e.Batches[0].LastSeq != 7 {
-			t.Fatalf("seed %d: after failed checkpoints and a crash: producer 42 is %+v, %v; want epoch 3, last sequence 7", seed, e, ok)
-		}
-		l2.Close()
+		assertProducer42(t, l, fmt.Sprintf("seed %d: after failed checkpoints and a crash", seed))
+		l.Close()
 	}
 }
