@@ -206,10 +206,17 @@ func (l *Log) append(batch []byte, opts AppendOptions, assign bool) (AppendResul
 		}
 		if rolled && len(l.segments) > 1 {
 			// Leave no empty segment behind: it would move the log end to
-			// a batch that was never written.
+			// a batch that was never written. The removal is durable at
+			// once: the next append may put the segment's base offset in
+			// the previous one, and a crash that kept the empty segment's
+			// name would leave two segments claiming it.
 			if rerr := l.removeSegment(len(l.segments) - 1); rerr != nil {
 				return AppendResult{}, l.fail(rerr)
 			}
+			if rerr := l.fs.SyncDir(l.dir); rerr != nil {
+				return AppendResult{}, l.fail(fmt.Errorf("storage: sync dir %s: %w", l.dir, rerr))
+			}
+			l.dirUnsynced = false
 		}
 		return AppendResult{}, err
 	}
@@ -277,6 +284,12 @@ func (l *Log) createSegment(base Offset, nowMs int64) error {
 	if n := len(l.segments); n > 0 {
 		assert.That(base >= l.segments[n-1].next, "new segment starts at or after the log end")
 	}
+	return l.addSegment(base, nowMs)
+}
+
+// addSegment creates an empty segment file at base and appends it to the
+// segments, unchecked: the caller keeps them in order.
+func (l *Log) addSegment(base Offset, nowMs int64) error {
 	f, err := l.fs.Create(newSegment(l.dir, base, nil, 0).path(logSuffix))
 	if err != nil {
 		return fmt.Errorf("storage: create segment %d: %w", base, err)

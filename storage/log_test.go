@@ -265,6 +265,71 @@ func TestTruncateToAnIndexedBatch(t *testing.T) {
 	}
 }
 
+// TestTruncateToTheBatchHoldingTheStart: the start offset inside a batch
+// (DeleteRecords) and a cut inside that batch: the batch goes whole, and
+// the log restarts empty at its start offset rather than ending below it,
+// where the next append's offsets could never be read. (Found by the
+// property test.)
+func TestTruncateToTheBatchHoldingTheStart(t *testing.T) {
+	fs := tempFS(t)
+	l := openLog(t, fs, smallConfig())
+	mustAppend(t, l, testBatch(3, nil, 0)) // offsets 0..2
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetStartOffset(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.TruncateTo(1); err != nil {
+		t.Fatal(err)
+	}
+	if l.StartOffset() != 1 || l.EndOffset() != 1 || l.RecoveryPoint() != 1 {
+		t.Fatalf("start %d end %d recovery point %d, want all at 1", l.StartOffset(), l.EndOffset(), l.RecoveryPoint())
+	}
+	if r := mustAppend(t, l, testBatch(1, nil, 0)); r.Base != 1 {
+		t.Fatalf("append after the truncation at %d, want 1", r.Base)
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l = openLog(t, fs, smallConfig())
+	defer l.Close()
+	if hs := readAll(t, l, 1); len(hs) != 1 || hs[0].BaseOffset != 1 || l.StartOffset() != 1 {
+		t.Fatalf("after reopen: start %d, batches %+v", l.StartOffset(), hs)
+	}
+}
+
+// TestTruncateToASegmentAfterAGap: a cut inside the first batch of a
+// segment that follows a gap empties that segment; it goes too, so the log
+// ends at the last remaining batch and reopens (recovery would remove the
+// empty segment and then find the log below its recovery point). (Found by
+// the property test.)
+func TestTruncateToASegmentAfterAGap(t *testing.T) {
+	fs := tempFS(t)
+	l := openLog(t, fs, smallConfig())
+	mustAppend(t, l, testBatch(2, make([]byte, 3000), 0)) // offsets 0, 1: 3 KiB of the segment's 4
+	if _, err := l.AppendAssigned(withBase(testBatch(3, make([]byte, 1500), 0), 10, 0), AppendOptions{}); err != nil {
+		t.Fatal(err) // offsets 10..12, too large for the first segment
+	}
+	mustSyncCheckpoint(t, l)
+	if n := len(l.Segments()); n != 2 {
+		t.Fatalf("%d segments, want the gap to roll", n)
+	}
+	if err := l.TruncateTo(11); err != nil {
+		t.Fatal(err)
+	}
+	if l.EndOffset() != 2 || l.RecoveryPoint() != 2 || len(l.Segments()) != 1 {
+		t.Fatalf("end %d recovery point %d segments %d, want 2, 2, 1", l.EndOffset(), l.RecoveryPoint(), len(l.Segments()))
+	}
+	l.Close()
+	l = openLog(t, fs, smallConfig())
+	defer l.Close()
+	if l.EndOffset() != 2 {
+		t.Fatalf("end %d after reopen, want 2", l.EndOffset())
+	}
+}
+
 func TestStartOffsetAndSegmentDeletion(t *testing.T) {
 	fs := tempFS(t)
 	l := openLog(t, fs, smallConfig())

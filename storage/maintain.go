@@ -9,7 +9,11 @@ import (
 
 // TruncateTo removes every batch whose last offset is ≥ offset (replication
 // divergence; a batch straddling offset goes whole), so EndOffset becomes
-// the end of the last remaining batch, ≤ offset. The recovery point is
+// the end of the last remaining batch, ≤ offset; a segment left empty goes
+// too (recovery would remove it). When that would end the log below its
+// start offset (the batch holding the start went), nothing at or above
+// the start is left: every segment goes and the log restarts empty at the
+// start offset, as Kafka's truncateFullyAndStartAt. The recovery point is
 // lowered durably first and the truncation is synced before it returns, so
 // removed batches never come back. offset must be ≥ StartOffset.
 func (l *Log) TruncateTo(offset Offset) error {
@@ -40,6 +44,14 @@ func (l *Log) TruncateTo(offset Offset) error {
 	if err != nil {
 		return err
 	}
+	if cut == 0 && k > 0 { // segment k would be left empty: it goes whole
+		k, cut = k-1, -1
+		newEnd = l.segments[k].next
+	}
+	full := newEnd < l.startOffset
+	if full {
+		k, cut, newEnd = -1, -1, l.startOffset
+	}
 	// Lower the recovery point durably first: a crash part-way must not
 	// find the log shorter than its checkpoint.
 	if newEnd < l.recoveryPoint {
@@ -53,7 +65,7 @@ func (l *Log) TruncateTo(offset Offset) error {
 	// from a legitimate gap (each unsynced directory entry may survive or
 	// not on its own). Truncation is rare; a directory sync per segment
 	// is its price.
-	for len(l.segments) > k+1 {
+	for len(l.segments) > max(k+1, 1) {
 		if err := l.removeSegment(len(l.segments) - 1); err != nil {
 			return l.fail(err)
 		}
@@ -61,6 +73,18 @@ func (l *Log) TruncateTo(offset Offset) error {
 			return l.fail(fmt.Errorf("storage: sync dir %s: %w", l.dir, err))
 		}
 		l.dirUnsynced = false
+	}
+	if full {
+		// The new segment, then the last old one goes: in any crash
+		// between, recovery removes the old one, which lies below the
+		// start (Open's rule for segments below it), or finds it alone
+		// ending below the start and restarts the log there.
+		if err := l.addSegment(newEnd, l.prod.nowMs); err != nil { // it may overlap the old one, removed next
+			return l.fail(err)
+		}
+		if err := l.removeSegment(0); err != nil {
+			return l.fail(err)
+		}
 	}
 	if cut >= 0 {
 		if err := s.truncate(cut, l.cfg.IndexIntervalBytes, &l.buf); err != nil {

@@ -200,6 +200,22 @@ func (l *Log) recoverSegments(nowMs int64) error {
 			return err
 		}
 	}
+	if l.EndOffset() < l.startOffset && l.recoveryPoint <= l.startOffset {
+		// Only a TruncateTo that took the batch holding the start offset,
+		// stopped part-way, leaves this (below the start nothing is
+		// readable, and the start is durable only with a recovery point
+		// at or above it otherwise): as Kafka's recovery does, the log
+		// restarts empty at its start. Any crash in between leaves only
+		// segments below the start, which the next recovery removes too.
+		for len(l.segments) > 0 {
+			if err := l.removeSegment(len(l.segments) - 1); err != nil {
+				return err
+			}
+		}
+		if err := l.createSegment(l.startOffset, nowMs); err != nil {
+			return err
+		}
+	}
 	if end := l.EndOffset(); end < l.recoveryPoint {
 		return fmt.Errorf("%w: the log ends at %d, below the recovery point %d", ErrCorrupt, end, l.recoveryPoint)
 	}

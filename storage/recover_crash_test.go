@@ -200,3 +200,57 @@ func TestCrashDuringTruncateLeavesNoHole(t *testing.T) {
 		t.Fatal("no truncation failed: the test shows nothing")
 	}
 }
+
+// TestRollThenFullDiskLeavesNoStraySegment: an append that rolled and
+// then met ENOSPC removes the segment it created; a smaller batch then
+// goes into the previous segment, at the removed segment's base offset.
+// The removal must be durable before that: a power loss that kept the
+// empty segment's name would make the previous segment, trusted up to the
+// recovery point, reach into the next one, and recovery would refuse the
+// log as corrupt. (Found by the property test.)
+func TestRollThenFullDiskLeavesNoStraySegment(t *testing.T) {
+	kept := 0
+	for seed := uint64(0); seed < 64; seed++ {
+		fs := simfs.New(env.NewRand(seed, "disk"), simfs.Options{})
+		cfg := Config{SegmentBytes: 1024, SegmentMs: 1 << 40, IndexIntervalBytes: 256}
+		l, err := Open(fs, "p", cfg, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ { // 903 of the segment's 1024 bytes
+			mustAppend(t, l, testBatch(1, make([]byte, 240), int64(i)))
+		}
+		if err := l.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Checkpoint(); err != nil { // the recovery point 3: the segment is trusted
+			t.Fatal(err)
+		}
+		usage, err := fs.Usage(".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs.SetCapacity(usage.TotalBytes - usage.UsableBytes - (1024 - 903) + 10) // 10 bytes free once the roll cuts the reserved zeros
+		if _, err := l.Append(testBatch(1, make([]byte, 240), 3), AppendOptions{}); !env.IsNoSpace(err) {
+			t.Fatalf("seed %d: an append that rolls onto a full disk: %v", seed, err)
+		}
+		if n := len(l.Segments()); n != 1 {
+			t.Fatalf("seed %d: %d segments after the failed append, want the new one removed", seed, n)
+		}
+		fs.SetCapacity(0)
+		mustAppend(t, l, testBatch(1, make([]byte, 20), 4)) // fits the first segment, at offset 3; unsynced
+		fs.Crash(env.NewRand(seed, "crash"))
+		l, err = Open(fs, "p", cfg, 0)
+		if err != nil {
+			t.Fatalf("seed %d: reopen: %v", seed, err)
+		}
+		if l.EndOffset() == 4 {
+			kept++
+		}
+		assertContiguous(t, l, fmt.Sprintf("seed %d", seed))
+		l.Close()
+	}
+	if kept == 0 {
+		t.Fatal("no crash kept the unsynced batch: the test shows nothing")
+	}
+}
