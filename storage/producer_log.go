@@ -43,7 +43,9 @@ import (
 // below it that decodes (a corrupt one: the one before; none: an empty
 // state from the log start), and replays the headers of every batch from
 // its offset on: the segments re-validated anyway apply during their scan,
-// trusted segments are walked header by header from their index. Replayed
+// trusted segments are walked batch by batch from their index, each
+// batch's CRC checked (a flipped producer field must not enter the state
+// silently, nor a flipped offset delta break its order). Replayed
 // batches are stamped with the recovery's wall time, not their original
 // append time (which only a snapshot holds): a producer seen in the replayed
 // range lives a full expiration from the restart, never less.
@@ -51,7 +53,7 @@ import (
 // TruncateTo rebuilds the state when the cut removes synced batches: the
 // snapshots above the new end are deleted (made durable by its Sync, before
 // a later checkpoint could move the recovery point past them again), then
-// the newest snapshot at or below the new end plus a header replay. Segment
+// the newest snapshot at or below the new end plus a replay. Segment
 // deletion (retention, DeleteRecords) leaves the state alone: as in Kafka,
 // a producer whose batches were all deleted keeps its state until it
 // expires.
@@ -230,18 +232,20 @@ func (l *Log) replayBatch(h *BatchHeader) {
 	}
 }
 
-// replayHeaders applies the batches of s at or above l.prod.replayFrom
-// that lie before position endPos, reading headers only, starting from the
-// index entry at or below replayFrom. Bad bytes are errBadBatch.
-func (l *Log) replayHeaders(s *segment, endPos int64) error {
+// replayBatches applies the batches of s at or above l.prod.replayFrom
+// that lie before position endPos (where offset endOffset starts),
+// starting from the index entry at or below replayFrom, each read whole
+// and CRC-checked, their offsets (outside the CRC) in order and below
+// endOffset. Bad bytes are errBadBatch.
+func (l *Log) replayBatches(s *segment, endPos int64, endOffset Offset) error {
 	pos, indexed, ok := lookupIndex(s.index, l.prod.replayFrom)
 	prevNext := s.base
 	for first := true; pos < endPos; first = false {
-		h, err := s.readHeader(pos, endPos, l.scratch())
+		h, _, err := s.readBatch(pos, endPos, &l.buf)
 		if err != nil {
 			return err
 		}
-		if (first && ok && h.BaseOffset != indexed) || h.BaseOffset < prevNext || !s.fits(&h) {
+		if (first && ok && h.BaseOffset != indexed) || h.BaseOffset < prevNext || h.NextOffset() > endOffset || !s.fits(&h) {
 			return fmt.Errorf("%w: batch %d at position %d of segment %d out of order", errBadBatch, h.BaseOffset, pos, s.base)
 		}
 		l.replayBatch(&h)
@@ -266,7 +270,7 @@ func (l *Log) replayTrusted(s *segment, from int64) error {
 	if from == 0 || s.next <= l.prod.replayFrom { // s.next: the offset at from
 		return nil
 	}
-	err := l.replayHeaders(s, from)
+	err := l.replayBatches(s, from, s.next)
 	if err != nil && errors.Is(err, errBadBatch) {
 		return fmt.Errorf("%w: %s below the recovery point %d: %v", ErrCorrupt, s.file.Name(), l.recoveryPoint, err)
 	}
@@ -299,7 +303,7 @@ func (l *Log) truncateProducerState(end Offset) error {
 		if s.next <= p.replayFrom {
 			continue
 		}
-		if err := l.replayHeaders(s, s.size); err != nil {
+		if err := l.replayBatches(s, s.size, s.next); err != nil {
 			if errors.Is(err, errBadBatch) {
 				err = fmt.Errorf("%w: %v", ErrCorrupt, err)
 			}

@@ -420,6 +420,54 @@ func TestBadHeaderInTrustedReplayIsCorrupt(t *testing.T) {
 	}
 }
 
+// TestTrustedReplayChecksTheCRC: producer-state replays check each
+// batch's CRC, so a flipped bit in a field only the CRC covers is
+// ErrCorrupt, never applied to the producer state in silence nor a panic
+// in its offset-order assertion: the producer id or base sequence of a
+// batch that Open replays from index hints, and the offset delta of a
+// segment's last batch in TruncateTo's rebuild. (Found by the storage
+// property test.)
+func TestTrustedReplayChecksTheCRC(t *testing.T) {
+	for _, field := range []int64{offProducerID + 7, offBaseSequence + 3, offLastOffsetDelta + 3} {
+		fs := simDisk(8)
+		x, rp := twoSnapshotLog(t, fs)
+		if err := fs.Remove(path.Join("topic-0", snapshotName(rp))); err != nil {
+			t.Fatal(err)
+		}
+		l := openLog(t, fs, smallConfig()) // its state from the snapshot at x
+		seg := l.segments[2]               // trusted, after x
+		if field != offLastOffsetDelta+3 {
+			l.Close()
+			if err := fs.Remove(path.Join("topic-0", snapshotName(l.RecoveryPoint()))); err != nil {
+				t.Fatal(err) // the one that Open wrote
+			}
+			if err := fs.Corrupt(seg.path(logSuffix), field, 0); err != nil { // its first batch
+				t.Fatal(err)
+			}
+			if _, err := Open(fs, "topic-0", smallConfig(), 1000); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("a bit flipped at byte %d of a replayed batch: open = %v, want ErrCorrupt", field, err)
+			}
+			continue
+		}
+		last, buf := int64(0), l.scratch()
+		for pos := int64(0); pos < seg.size; {
+			h, err := seg.readHeader(pos, seg.size, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last, pos = pos, pos+h.Size()
+		}
+		if err := fs.Corrupt(seg.path(logSuffix), last+field, 0); err != nil {
+			t.Fatal(err)
+		}
+		// Below the synced end and past segment 2: the rebuild replays from x.
+		if err := l.TruncateTo(l.segments[3].next - 1); !errors.Is(err, ErrCorrupt) || x >= seg.base {
+			t.Fatalf("a bit flipped in the offset delta of a segment's last batch: truncate = %v, want ErrCorrupt", err)
+		}
+		l.Close()
+	}
+}
+
 // TestSegmentDeletionPastTheSnapshotKeepsProducerState: segments deleted
 // while the newest snapshot is older than them take batches recovery would
 // replay from that snapshot; moving the start offset checkpoints first
