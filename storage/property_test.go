@@ -47,11 +47,12 @@ package storage
 //     does: the comparison is then loose (checkProducerStateLoosely).
 //
 // TruncateTo(cut) (maintain.go) keeps the batches whose last offset is
-// below cut; newEnd is the end of the last of them. Succeeding, the log
-// ends at newEnd (or, when the first cut batch opened its segment after a
-// gap, at that segment's base, ≤ cut), everything is synced, the recovery
-// point is min(old, newEnd), and the producer state is rebuilt when batches
-// below SyncedEnd went. Failing (fail-stop), it may stop at any step: (1)
+// below cut; newEnd is the end of the last of them, or the start offset
+// when that is below it (the cut took the batch holding the start: every
+// segment goes and the log restarts empty at the start). Succeeding, the
+// log ends at newEnd, everything is synced, the recovery point is min(old,
+// newEnd), and the producer state is rebuilt when batches below SyncedEnd
+// went. Failing (fail-stop), it may stop at any step: (1)
 // writing the lowered recovery point (only when newEnd is below it): the
 // checkpoint rename may survive or not, nothing else changed; (2) removing
 // the segments after the cut one, last first, each removal followed by a
@@ -64,20 +65,17 @@ package storage
 // newEnd) and every batch synced before the call that lies below newEnd
 // (no step touches them); batches at or above the cut may survive, but
 // only as part of that prefix. The recovery point is then the old one or
-// min(old, newEnd), and the start offset is unchanged.
+// min(old, newEnd), and the start offset is unchanged. (When the log
+// restarts at the start, the front batches may go too: m.frontMayGo.)
 //
-// Known bugs this test found, not fixed yet; by default it steps around
-// them, and -prop.knownbugs turns the workarounds off: (a) TruncateTo to a
-// cut inside the batch that holds the start offset leaves EndOffset below
-// StartOffset (the cut is skipped); (b) TruncateTo into the first batch of
-// a segment that follows a gap leaves the recovery point past the last
-// batch, and the next Open fails with ErrCorrupt (skipped); (c) an append
-// that rolled and then met ENOSPC removes the new segment without a
-// directory sync, and the next append may reuse its offsets in the
-// previous segment (the test syncs the directory); (d) the producer-state
-// header replays check no CRC, so a flipped producer field is applied
-// silently (producer state goes unchecked after one may have been) and a
-// flipped LastOffsetDelta can trip an assertion (not flipped).
+// Bugs this test found, each fixed with a test of its own: the roll's and
+// TruncateTo's holes (TestTwoRollsBetweenSyncsLeaveNoHole,
+// TestCrashDuringTruncateLeavesNoHole), TruncateTo ending below the start
+// or behind a gap (TestTruncateToTheBatchHoldingTheStart,
+// TestTruncateToASegmentAfterAGap), a rolled segment removed after ENOSPC
+// without a directory sync (TestRollThenFullDiskLeavesNoStraySegment), and
+// producer-state replays that checked no CRC
+// (TestTrustedReplayChecksTheCRC).
 //
 // Bit flips are aimed at the bytes the batch CRC covers (and the length
 // field): BaseOffset and PartitionLeaderEpoch sit outside Kafka's CRC, so a
@@ -89,7 +87,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -118,30 +115,23 @@ type logMachine struct {
 	rp, rpHigh Offset
 	start      Offset // the log start offset, as durably set
 	startAlt   Offset // after a failed move of the start: the start tried, else -1
-	gapEnd     Offset // where TruncateTo left the log end inside a gap, else 0
 	prodExact  bool   // the producer state must equal the model's exactly
-	// prodPoisoned: TruncateTo or recovery rebuilt the producer state by
-	// a header replay (no CRC check) that may have met a flipped batch no
-	// read reported (one below the start offset, never read), so the
-	// state, and the snapshots written from it, may hold the flipped
-	// fields: this disk's producer state goes unchecked.
-	prodPoisoned bool
-	rolls        int // segment rolls since the last Sync or reopen
+	rolls      int    // segment rolls since the last Sync or reopen
+	// frontMayGo: a TruncateTo that took the batch holding the start
+	// failed part-way; it may have removed every segment and restarted the
+	// log empty at the start, so the front batches may go.
+	frontMayGo bool
 }
 
 // propStats counts what the runs exercised, so a vacuous run shows.
 var propStats struct {
-	crashes, flips, failStops, truncations, faults                    int
-	doubleRolls, truncates, startMoves, segmentDeletions, prodLoose   int
-	deletedProducersChecked, skippedCuts, truncatesBelowRecoveryPoint int
+	crashes, flips, failStops, truncations, faults                  int
+	doubleRolls, truncates, startMoves, segmentDeletions, prodLoose int
+	fullTruncations                                                 int
+	deletedProducersChecked, truncatesBelowRecoveryPoint            int
 }
 
 const propDir = "p"
-
-// propKnownBugs turns off the test's workarounds for the bugs it found
-// and that are not fixed yet (each names its bug), to show them or to check
-// a fix.
-var propKnownBugs = flag.Bool("prop.knownbugs", false, "storage property test: exercise the known, unfixed bugs")
 
 func propConfig() Config {
 	return Config{SegmentBytes: 2048, SegmentMs: 1 << 40, IndexIntervalBytes: 200}
@@ -169,6 +159,7 @@ func (m *logMachine) reconcile(t *rapid.T) {
 		t.Fatalf("start offset %d after reopen, the model's %d (or %d)", start, m.start, m.startAlt)
 	}
 	m.dropBelow(t, m.log.Segments()[0].Base)
+	m.frontMayGo = false
 	got, ok := m.readEverything(t)
 	if !ok {
 		return // met a planted flip: m.open already handled it
@@ -190,12 +181,11 @@ func (m *logMachine) reconcile(t *rapid.T) {
 		propStats.truncations++
 	}
 	m.batches = m.batches[:first+len(got)]
-	m.prodPoisoned = m.prodPoisoned || m.anyFlip() // flips the read did not meet: below the start
 	for i := range m.batches {
 		m.batches[i].synced = true // recovery syncs what survived
 	}
 	m.rp, m.rpHigh = m.log.RecoveryPoint(), m.log.RecoveryPoint()
-	m.start, m.startAlt, m.gapEnd, m.rolls = start, -1, 0, 0
+	m.start, m.startAlt, m.rolls = start, -1, 0
 	if m.prodExact && len(m.deletedOnlyProducers()) > 0 {
 		propStats.deletedProducersChecked++
 	}
@@ -271,7 +261,7 @@ func (m *logMachine) replaceDisk(t *rapid.T) {
 	propStats.failStops++
 	m.fs = simfs.New(m.rng.Fork("disk"), simfs.Options{Injector: m.fault})
 	m.batches, m.deleted, m.rp, m.rpHigh, m.start, m.startAlt = nil, nil, 0, 0, 0, -1
-	m.prodExact, m.prodPoisoned = true, false
+	m.prodExact = true
 	m.open(t)
 }
 
@@ -286,7 +276,7 @@ func (m *logMachine) crash(t *rapid.T) {
 
 func (m *logMachine) end() Offset {
 	if n := len(m.batches); n > 0 {
-		return max(m.batches[n-1].next, m.gapEnd)
+		return m.batches[n-1].next
 	}
 	return m.log.EndOffset()
 }
@@ -332,7 +322,6 @@ func (m *logMachine) Append(t *rapid.T) {
 	}
 	if err != nil {
 		if full && env.IsNoSpace(err) {
-			m.avoidUnsyncedRollRemoval(t)
 			return // nothing was appended
 		}
 		t.Fatalf("append: %v", err)
@@ -342,21 +331,6 @@ func (m *logMachine) Append(t *rapid.T) {
 		stored = withBase(batch, r.Base, 0)
 	}
 	m.appended(r, stored)
-}
-
-// avoidUnsyncedRollRemoval works around a known bug (see propKnownBugs):
-// an append that rolled and then met ENOSPC removes the new segment without
-// a directory sync, and the next append may put that segment's base offset
-// into the previous segment; a crash can then keep the empty segment's
-// name and lose its removal, and recovery finds the previous segment
-// reaching into it (ErrCorrupt below the recovery point).
-func (m *logMachine) avoidUnsyncedRollRemoval(t *rapid.T) {
-	if *propKnownBugs || !m.log.dirUnsynced {
-		return
-	}
-	if err := m.fs.SyncDir(propDir); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // AppendBurst appends several large batches without a sync, so segments
@@ -492,13 +466,6 @@ func (m *logMachine) Flip(t *rapid.T) {
 	if rapid.Bool().Draw(t, "length-field") {
 		off = int64(rapid.IntRange(offBatchLength, offLeaderEpoch-1).Draw(t, "length-byte"))
 	}
-	if !*propKnownBugs && off >= offLastOffsetDelta && off < offLastOffsetDelta+4 {
-		// A known bug: the producer-state header replays (TruncateTo, and
-		// recovery's of trusted segments) check no CRC, and a flipped
-		// LastOffsetDelta on a segment's last batch trips ProducerState's
-		// offset-order assertion: a panic, not ErrCorrupt.
-		off += 4
-	}
 	if err := m.fs.Corrupt(seg.path(logSuffix), pos+off, uint8(rapid.IntRange(0, 7).Draw(t, "bit"))); err != nil {
 		t.Fatal(err)
 	}
@@ -516,27 +483,10 @@ func (m *logMachine) TruncateTo(t *rapid.T) {
 		newEnd = m.batches[keep].next
 		keep++
 	}
-	if keep < len(m.batches) && newEnd < start {
-		// The cut batch holds the start offset, or follows a gap holding it:
-		// TruncateTo would leave EndOffset below StartOffset, and the next
-		// append would get offsets below the start, never readable. Kafka
-		// ends the log at the cut instead. Left out (see propKnownBugs)
-		// until the log decides.
-		propStats.skippedCuts++
-		if !*propKnownBugs {
-			t.Skip("the cut would end the log below its start")
-		}
-	}
-	if keep > 0 && keep < len(m.batches) && newEnd < m.batches[keep].base && m.opensSegment(m.batches[keep].base) {
-		// The cut batch opens a segment after a gap: TruncateTo leaves that
-		// segment empty, the log end and the recovery point at its base,
-		// past the last batch; recovery removes the empty segment and then
-		// finds the log ending below the recovery point (ErrCorrupt, even
-		// on a clean restart). Left out (see propKnownBugs) until fixed.
-		propStats.skippedCuts++
-		if !*propKnownBugs {
-			t.Skip("the cut would empty a segment that follows a gap")
-		}
+	full := keep < len(m.batches) && newEnd < start // the cut batch holds the start: the log restarts empty there
+	if full {
+		newEnd = start
+		propStats.fullTruncations++
 	}
 	m.arm(t)
 	err := m.log.TruncateTo(cut)
@@ -549,22 +499,17 @@ func (m *logMachine) TruncateTo(t *rapid.T) {
 			m.batches[i].synced = false // may go, but only as a suffix
 		}
 		m.rp = min(m.rp, newEnd) // lowered durably first; rpHigh is the old one
+		m.frontMayGo = full
 		m.mayForgetDeleted()
-		m.prodPoisoned = m.prodPoisoned || m.anyFlip()
 		m.crashAfterFault(t, "truncate", err)
 		return
 	}
-	m.truncated(t, cut, keep, newEnd, syncedBefore)
-}
-
-// opensSegment reports whether a segment of the log starts at base.
-func (m *logMachine) opensSegment(base Offset) bool {
-	return slices.ContainsFunc(m.log.Segments(), func(s SegmentInfo) bool { return s.Base == base })
+	m.truncated(t, cut, keep, newEnd, syncedBefore, full)
 }
 
 // truncated checks and adopts a successful TruncateTo(cut) that kept the
 // first keep model batches, ending at newEnd.
-func (m *logMachine) truncated(t *rapid.T, cut Offset, keep int, newEnd, syncedBefore Offset) {
+func (m *logMachine) truncated(t *rapid.T, cut Offset, keep int, newEnd, syncedBefore Offset, full bool) {
 	end := m.log.EndOffset()
 	if cut >= m.end() {
 		if end != m.end() {
@@ -575,28 +520,27 @@ func (m *logMachine) truncated(t *rapid.T, cut Offset, keep int, newEnd, syncedB
 	if end < m.start {
 		t.Fatalf("truncate to %d left the log end %d below its start %d", cut, end, m.start)
 	}
-	if end < newEnd || end > cut || (keep < len(m.batches) && end > m.batches[keep].base) {
-		t.Fatalf("truncate to %d: log end %d, the kept batches end at %d", cut, end, newEnd)
+	if end != newEnd {
+		t.Fatalf("truncate to %d: log end %d, want %d (the kept batches' end, or the start when the cut took the batch holding it)", cut, end, newEnd)
 	}
 	propStats.truncates++
 	if end < m.rp {
 		propStats.truncatesBelowRecoveryPoint++
 	}
-	m.gapEnd = end
 	if want := min(m.rp, end); m.log.RecoveryPoint() != want {
 		t.Fatalf("truncate to %d: recovery point %d, want %d", cut, m.log.RecoveryPoint(), want)
 	}
 	m.rp, m.rpHigh = m.log.RecoveryPoint(), m.log.RecoveryPoint()
 	m.batches = m.batches[:keep]
+	if full { // every segment went: the kept batches, all below the start, as if deleted
+		m.dropBelow(t, m.log.Segments()[0].Base)
+	}
 	for i := range m.batches {
 		m.batches[i].synced = true // TruncateTo ends with a Sync
 	}
 	m.rolls = 0
 	if end < syncedBefore {
 		m.mayForgetDeleted()
-		if m.anyFlip() {
-			m.prodPoisoned = true
-		}
 	}
 }
 
@@ -717,7 +661,8 @@ func TestLogAgainstModelOnCrashingDisk(t *testing.T) {
 		return // a fifth of rapid's 100 checks: the rarer events may not occur
 	}
 	if propStats.doubleRolls == 0 || propStats.truncates == 0 || propStats.truncatesBelowRecoveryPoint == 0 ||
-		propStats.startMoves == 0 || propStats.segmentDeletions == 0 || propStats.faults == 0 || propStats.deletedProducersChecked == 0 {
+		propStats.startMoves == 0 || propStats.segmentDeletions == 0 || propStats.faults == 0 || propStats.deletedProducersChecked == 0 ||
+		propStats.fullTruncations == 0 {
 		t.Fatalf("the run exercised too little: %+v", propStats)
 	}
 }
