@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 )
 
 // Offset is a Kafka offset within one partition.
@@ -111,6 +112,8 @@ func checkHeaderShape(h *BatchHeader, available int64) error {
 		return fmt.Errorf("negative record count %d", h.RecordCount)
 	case h.BaseOffset < 0:
 		return fmt.Errorf("negative base offset %d", h.BaseOffset)
+	case h.BaseOffset > math.MaxInt64-1-Offset(h.LastOffsetDelta):
+		return fmt.Errorf("base offset %d plus last offset delta %d overflows", h.BaseOffset, h.LastOffsetDelta)
 	}
 	return nil
 }

@@ -152,8 +152,8 @@ func (l *Log) eachBatch(s *segment, fn func(*BatchHeader, []byte) error) error {
 		var b []byte
 		err := l.retryCorrupt(func() (err error) {
 			h, b, err = s.readBatch(pos, s.size, &l.buf)
-			if err == nil && (h.BaseOffset < prevNext || !s.fits(&h)) {
-				err = fmt.Errorf("%w: batch %d at position %d of segment %d out of order", errBadBatch, h.BaseOffset, pos, s.base)
+			if err == nil && (h.BaseOffset < prevNext || !s.holds(&h)) {
+				err = fmt.Errorf("%w: batch %d..%d at position %d of segment %d out of order or past its end %d", errBadBatch, h.BaseOffset, h.LastOffset(), pos, s.base, s.next)
 			}
 			return err
 		})

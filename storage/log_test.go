@@ -441,10 +441,10 @@ func TestLeaderEpochs(t *testing.T) {
 // (and be retried), not return a batch wholly below the fetch offset.
 func TestValidateBatchesRefusesAFirstBatchBelowFrom(t *testing.T) {
 	b := withBase(testBatch(5, make([]byte, 10), 0), 100, 0) // offsets 100..104
-	if n, err := validateBatches(b, 100, 104, 1000); err != nil || n != len(b) {
+	if n, err := validateBatches(b, 100, 104, 1000, 1000); err != nil || n != len(b) {
 		t.Fatalf("from inside the batch: %d, %v", n, err)
 	}
-	if _, err := validateBatches(b, 100, 105, 1000); !errors.Is(err, errBadBatch) {
+	if _, err := validateBatches(b, 100, 105, 1000, 1000); !errors.Is(err, errBadBatch) {
 		t.Fatalf("from past the batch: %v, want errBadBatch", err)
 	}
 }

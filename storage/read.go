@@ -117,8 +117,8 @@ func (l *Log) scanTo(s *segment, from Offset, pos int64, indexed Offset, ok, che
 		if first && ok && h.BaseOffset != indexed {
 			return 0, h, 0, false, fmt.Errorf("%w: index says offset %d at position %d of segment %d, found %d", errBadBatch, indexed, pos, s.base, h.BaseOffset)
 		}
-		if h.BaseOffset < prevNext || !s.fits(&h) {
-			return 0, h, 0, false, fmt.Errorf("%w: batch %d at position %d out of order", errBadBatch, h.BaseOffset, pos)
+		if h.BaseOffset < prevNext || !s.holds(&h) {
+			return 0, h, 0, false, fmt.Errorf("%w: batch %d..%d at position %d out of order or past the segment's end %d", errBadBatch, h.BaseOffset, h.LastOffset(), pos, s.next)
 		}
 		if h.LastOffset() >= from {
 			return pos, h, prevNext, true, nil
@@ -144,7 +144,7 @@ func (l *Log) readSegment(s *segment, from Offset, maxBytes int, upTo Offset) ([
 		}
 		return nil, false, fmt.Errorf("storage: read %s at %d: %w", s.file.Name(), pos, err)
 	}
-	n, err := validateBatches(buf, first.BaseOffset, from, upTo)
+	n, err := validateBatches(buf, first.BaseOffset, from, upTo, s.next)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: segment %d at position %d", err, s.base, pos)
 	}
@@ -153,12 +153,12 @@ func (l *Log) readSegment(s *segment, from Offset, maxBytes int, upTo Offset) ([
 
 // validateBatches returns the length of the longest prefix of buf made of
 // whole, valid batches with offsets increasing from firstBase and last
-// offsets below upTo. Each batch's CRC is checked before any decision is
+// offsets below upTo; an offset at or past end (the segment's) is bad. Each batch's CRC is checked before any decision is
 // taken on its header, so a flipped offset field cannot hide a batch. The
 // first batch must be whole and must hold from or a later offset: the
 // scan that chose it read its header without the CRC, and a flip there
 // must not return a batch wholly below the fetch offset.
-func validateBatches(buf []byte, firstBase, from, upTo Offset) (int, error) {
+func validateBatches(buf []byte, firstBase, from, upTo, end Offset) (int, error) {
 	n := 0
 	next := firstBase
 	for len(buf)-n >= BatchHeaderSize {
@@ -173,8 +173,8 @@ func validateBatches(buf []byte, firstBase, from, upTo Offset) (int, error) {
 		if got := BatchCRC(b); got != h.CRC {
 			return 0, fmt.Errorf("%w: crc %08x, header says %08x at offset %d", errBadBatch, got, h.CRC, h.BaseOffset)
 		}
-		if h.BaseOffset < next || (n == 0 && h.BaseOffset != firstBase) {
-			return 0, fmt.Errorf("%w: base offset %d, expected ≥ %d", errBadBatch, h.BaseOffset, next)
+		if h.BaseOffset < next || (n == 0 && h.BaseOffset != firstBase) || h.NextOffset() > end {
+			return 0, fmt.Errorf("%w: offsets %d..%d, expected from %d and below %d", errBadBatch, h.BaseOffset, h.LastOffset(), next, end)
 		}
 		if n == 0 && h.LastOffset() < from {
 			return 0, fmt.Errorf("%w: the batch found ends at %d, before %d", errBadBatch, h.LastOffset(), from)

@@ -111,6 +111,12 @@ func (s *segment) fits(h *BatchHeader) bool {
 	return h.BaseOffset >= s.base && int64(h.LastOffset()-s.base) <= math.MaxInt32
 }
 
+// holds reports whether h's offsets lie within s as it is tracked: a
+// cross-check of BaseOffset, which the batch CRC does not cover.
+func (s *segment) holds(h *BatchHeader) bool {
+	return s.fits(h) && h.NextOffset() <= s.next
+}
+
 // errBadBatch marks bytes that are not a valid batch where one should be;
 // the caller decides between truncation and corruption.
 var errBadBatch = errors.New("invalid batch")
