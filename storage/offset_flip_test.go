@@ -79,7 +79,7 @@ func TestOverflowingBaseOffsetIsAnInvalidBatch(t *testing.T) {
 	if err := l.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	l.Close() // the recovery point stays 0: recovery scans every batch
+	l.Close()                             // the recovery point stays 0: recovery scans every batch
 	for bit := uint8(0); bit < 7; bit++ { // the first batch's base offset: 0x7f00…00 + ff bytes = MaxInt64
 		if err := fs.Corrupt("t-0/"+segmentName(0, logSuffix), offBaseOffset, bit); err != nil {
 			t.Fatal(err)
