@@ -245,7 +245,10 @@ func (l *Log) recoverSegment(s *segment, limit Offset) (int64, error) {
 			err = fmt.Errorf("%w: index says offset %d at position %d, the batch there is %d", errBadBatch, s.next, from, h.BaseOffset)
 		}
 		if err != nil && errors.Is(err, errBadBatch) {
-			return -1, fmt.Errorf("%w: %s below the recovery point %d: %v", ErrCorrupt, s.file.Name(), l.recoveryPoint, err)
+			// The hint or the segment is bad: a hint costs a full scan,
+			// which finds the segment's corruption if that is what it is.
+			s.resetTracking()
+			from, err = 0, nil
 		}
 		if err != nil {
 			return -1, err
