@@ -239,10 +239,18 @@ func (l *Log) recoverSegment(s *segment, limit Offset) (int64, error) {
 		from = s.loadIndexes(l.fs, fileSize)
 	}
 	if from > 0 {
-		// Cross-check the last index entry against the batch it points at.
+		// Cross-check the last entry of each hint against the batch it
+		// points at (a time entry: where the maximum timestamp grew).
 		h, err := s.readHeader(from, fileSize, l.scratch())
 		if err == nil && h.BaseOffset != s.next {
 			err = fmt.Errorf("%w: index says offset %d at position %d, the batch there is %d", errBadBatch, s.next, from, h.BaseOffset)
+		}
+		if n := len(s.times); err == nil && n > 0 {
+			t := s.times[n-1]
+			h, err = s.readHeader(t.pos, fileSize, l.scratch())
+			if err == nil && (h.BaseOffset != t.offset || h.MaxTimestamp != t.ts) {
+				err = fmt.Errorf("%w: time index says %d at offset %d, position %d; the batch there is %d with %d", errBadBatch, t.ts, t.offset, t.pos, h.BaseOffset, h.MaxTimestamp)
+			}
 		}
 		if err != nil && errors.Is(err, errBadBatch) {
 			// The hint or the segment is bad: a hint costs a full scan,
