@@ -245,10 +245,17 @@ func (l *Log) maybeRoll(h *BatchHeader, opts AppendOptions) (bool, error) {
 	}
 	if s.size == 0 {
 		// An empty segment that cannot hold the batch's offsets (a gap
-		// past 2^31) is replaced rather than left empty behind.
-		if err := l.removeSegment(len(l.segments) - 1); err != nil {
+		// past 2^31) is replaced rather than left empty behind: the new
+		// one first, so the log always has a segment, even when this
+		// fails part-way (a crash keeping both leaves an empty segment in
+		// the middle, which holds no offsets).
+		if err := l.createSegment(h.BaseOffset, opts.NowMs); err != nil {
 			return false, err
 		}
+		if err := l.removeSegment(len(l.segments) - 2); err != nil {
+			return false, l.fail(err)
+		}
+		return true, nil
 	}
 	// The rolled segment is synced before the next one exists: otherwise a
 	// crash could lose its tail yet keep the new segment, leaving a hole
@@ -258,12 +265,10 @@ func (l *Log) maybeRoll(h *BatchHeader, opts AppendOptions) (bool, error) {
 	// page cache only (after a partial write, or by the Close of a process
 	// that stopped before syncing it), so no segment below the recovery
 	// point ever ends in zeros.
-	if s.size > 0 { // an empty one was removed above
-		if err := s.endReservation(); err != nil {
-			return false, l.fail(err)
-		}
-		s.unsynced = true
+	if err := s.endReservation(); err != nil {
+		return false, l.fail(err)
 	}
+	s.unsynced = true
 	if err := s.sync(); err != nil {
 		return false, l.fail(err)
 	}

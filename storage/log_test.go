@@ -12,7 +12,10 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/internal/invariants"
+	"github.com/takhin-io/takhin/sim/simfs"
+	"github.com/takhin-io/takhin/storage/compression"
 )
 
 func TestAppendAssignsContiguousOffsets(t *testing.T) {
@@ -327,6 +330,80 @@ func TestTruncateToASegmentAfterAGap(t *testing.T) {
 	defer l.Close()
 	if l.EndOffset() != 2 {
 		t.Fatalf("end %d after reopen, want 2", l.EndOffset())
+	}
+}
+
+// TestTruncateOntoAnEmptyCleanedSegment: compaction can empty a segment
+// that is not the last; a cut that leaves it last must remove it too (and
+// any empty one before), or recovery removes it and finds the log ending
+// below the recovery point the truncation wrote. (Found in review.)
+func TestTruncateOntoAnEmptyCleanedSegment(t *testing.T) {
+	for _, cut := range []Offset{5, 4} { // inside C's first batch; at C's base
+		fs := simfs.New(env.NewRand(1, "disk"), simfs.Options{})
+		cfg := Config{SegmentBytes: 4096, SegmentMs: 1 << 40, IndexIntervalBytes: 4096}
+		l, err := Open(fs, "t-0", cfg, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		big := func(key string) kv { return kv{key: []byte(key), value: make([]byte, 1500), ts: 1000} }
+		for _, recs := range [][]kv{ // segments A[0 a, 1 x] B[2 x, 3 x] C[4..5 y y2, 6 x] D[7 z]
+			{big("a")}, {big("x")}, {big("x")}, {big("x")},
+			{{key: []byte("y"), value: make([]byte, 700), ts: 1000}, {key: []byte("y2"), value: make([]byte, 700), ts: 1000}},
+			{big("x")}, {big("z")},
+		} {
+			mustAppend(t, l, keyedBatch(t, recs, compression.CodecNone, -1, 0, 0, false))
+		}
+		mustSyncCheckpoint(t, l)
+		cleanAll(t, l, CleanPolicy{HighWatermark: l.EndOffset(), NowMs: 2000}, 1<<20)
+		mustSyncCheckpoint(t, l)
+		if segs := l.Segments(); len(segs) != 4 || segs[1].SizeBytes != 0 {
+			t.Fatalf("want the clean to empty the second of four segments: %+v", segs)
+		}
+		if err := l.TruncateTo(cut); err != nil {
+			t.Fatal(err)
+		}
+		if l.EndOffset() != 1 || l.RecoveryPoint() != 1 {
+			t.Fatalf("truncate to %d: end %d, recovery point %d; want both at 1, after A's kept batch (x went in the clean)", cut, l.EndOffset(), l.RecoveryPoint())
+		}
+		l.Close()
+		l, err = Open(fs, "t-0", cfg, 3000)
+		if err != nil {
+			t.Fatalf("truncate to %d, reopen: %v", cut, err)
+		}
+		l.Close()
+	}
+}
+
+// TestReplacingAnEmptySegmentKeepsOne: a batch more than 2^31 offsets past
+// an empty active segment replaces it. Whatever fails part-way (here the
+// new segment's creation, or the directory sync that follows), the log
+// keeps a segment: its end and Close do not panic, and it reopens. (Found
+// in review: the old order removed the empty segment first.)
+func TestReplacingAnEmptySegmentKeepsOne(t *testing.T) {
+	far := Offset(1)<<31 + 10
+	for _, fault := range []string{"create", "sync-dir"} {
+		fs := &faultyFS{FS: simDisk(1)}
+		l := openLog(t, fs, smallConfig())
+		switch fault {
+		case "create":
+			fs.noSpace, fs.full = segmentName(far, logSuffix), true
+		case "sync-dir":
+			fs.InjectNext(simfs.OpSyncDir, simfs.FaultIO)
+		}
+		_, err := l.AppendAssigned(withBase(testBatch(1, nil, 0), far, 0), AppendOptions{})
+		if fault == "create" && !env.IsNoSpace(err) {
+			t.Fatalf("%s: append = %v, want ENOSPC", fault, err)
+		}
+		if fault == "sync-dir" && (err != nil || l.Sync() == nil) {
+			t.Fatalf("%s: append = %v, then the sync must fail", fault, err)
+		}
+		if end := l.EndOffset(); end != 0 && end != far+1 {
+			t.Fatalf("%s: end %d", fault, end)
+		}
+		l.Close()
+		fs.full = false
+		l = openLog(t, fs, smallConfig())
+		l.Close()
 	}
 }
 

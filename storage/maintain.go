@@ -44,7 +44,10 @@ func (l *Log) TruncateTo(offset Offset) error {
 	if err != nil {
 		return err
 	}
-	if cut == 0 && k > 0 { // segment k would be left empty: it goes whole
+	// A segment left empty goes whole, and so does any empty one before it
+	// (compaction can empty a segment): recovery would remove an empty
+	// last segment and find the log ending below the recovery point.
+	for k > 0 && (cut == 0 || cut < 0 && l.segments[k].size == 0) {
 		k, cut = k-1, -1
 		newEnd = l.segments[k].next
 	}
