@@ -111,11 +111,16 @@ func (l *Log) scanTo(s *segment, from Offset, pos int64, indexed Offset, ok, che
 		if err == nil && (checkFound || h.LastOffset() < from) {
 			h, _, err = s.readBatch(pos, s.size, &l.buf)
 		}
+		if first && ok && (errors.Is(err, errBadBatch) || err == nil && h.BaseOffset != indexed) {
+			// The index hint or the segment is wrong where the entry
+			// points: drop the entry and those after it (the hint has no
+			// checksum) and scan from the segment's start, which meets the
+			// segment's corruption if that is what it is.
+			s.dropIndexFrom(indexed)
+			return l.scanTo(s, from, 0, 0, false, checkFound)
+		}
 		if err != nil {
 			return 0, h, 0, false, err
-		}
-		if first && ok && h.BaseOffset != indexed {
-			return 0, h, 0, false, fmt.Errorf("%w: index says offset %d at position %d of segment %d, found %d", errBadBatch, indexed, pos, s.base, h.BaseOffset)
 		}
 		if h.BaseOffset < prevNext || !s.holds(&h) {
 			return 0, h, 0, false, fmt.Errorf("%w: batch %d..%d at position %d out of order or past the segment's end %d", errBadBatch, h.BaseOffset, h.LastOffset(), pos, s.next)

@@ -218,6 +218,36 @@ func TestAWrongLastIndexEntryCostsAScan(t *testing.T) {
 	}
 }
 
+// TestAWrongMiddleIndexEntryCostsAScan: a middle entry of an index hint
+// points one byte off its batch (a flipped bit that keeps the entries in
+// order, so Open keeps it). A read that lands on it scans the segment from
+// its start instead of fail-stopping the log, and the entry is dropped.
+func TestAWrongMiddleIndexEntryCostsAScan(t *testing.T) {
+	f := newFixture(t)
+	f.build(60, 60)
+	name := f.path(segmentName(0, indexSuffix))
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 8*indexEntrySize {
+		t.Fatalf("index of %d bytes, want at least 8 entries", len(b))
+	}
+	at := 4*indexEntrySize + 4 // entry 4's position
+	binary.BigEndian.PutUint32(b[at:], binary.BigEndian.Uint32(b[at:])^1)
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := f.mustOpen()
+	defer l.Close()
+	for o := Offset(0); o < 60; o++ {
+		r, err := l.Read(o, 1, 60)
+		if err != nil || len(r.Batches) == 0 || DecodeBatchHeader(r.Batches).BaseOffset != o {
+			t.Fatalf("read %d: %v (log failed: %v)", o, err, l.Failed())
+		}
+	}
+}
+
 // TestAWrongLastTimeIndexEntryCostsAScan: a flipped timestamp in the last
 // time-index entry would become the segment's largest timestamp, and time
 // retention would keep the segment for ever (or drop it early). Recovery

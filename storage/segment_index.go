@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/takhin-io/takhin/env"
 )
@@ -133,4 +134,18 @@ func (s *segment) closeFiles() error {
 	err := s.file.Close()
 	s.file = nil
 	return err
+}
+
+// dropIndexFrom forgets the index entries at and after offset (one found
+// wrong) and has Checkpoint rewrite the hint file without them; reads of
+// the segment then scan from an earlier entry, and the next recovery
+// indexes the rest again.
+func (s *segment) dropIndexFrom(offset Offset) {
+	i := sort.Search(len(s.index), func(i int) bool { return s.index[i].offset >= offset })
+	s.index = s.index[:i]
+	s.lastIndexedPos = 0
+	if i > 0 {
+		s.lastIndexedPos = s.index[i-1].pos
+	}
+	s.indexWritten, s.hintsStale = 0, true
 }
