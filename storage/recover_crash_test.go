@@ -105,6 +105,22 @@ func recoveryCrashOnce(t *testing.T, seed uint64, failAt int) bool {
 	return size < 7*301+301
 }
 
+// rollConfig has segments of three 301-byte test batches.
+var rollConfig = Config{SegmentBytes: 1024, SegmentMs: 1 << 40, IndexIntervalBytes: 256}
+
+// reopenContiguous crashes fs (a power loss drawn from seed), reopens the
+// log with rollConfig and checks it holds no hole.
+func reopenContiguous(t *testing.T, fs *simfs.FS, seed uint64, what string) *Log {
+	t.Helper()
+	fs.Crash(env.NewRand(seed, "crash"))
+	l, err := Open(fs, "p", rollConfig, 0)
+	if err != nil {
+		t.Fatalf("%s: reopen: %v", what, err)
+	}
+	assertContiguous(t, l, what)
+	return l
+}
+
 // assertContiguous fails unless l's batches run from its start offset
 // without a hole.
 func assertContiguous(t *testing.T, l *Log, what string) {
@@ -128,8 +144,7 @@ func TestTwoRollsBetweenSyncsLeaveNoHole(t *testing.T) {
 	keptThird := 0
 	for seed := uint64(0); seed < 64; seed++ {
 		fs := simfs.New(env.NewRand(seed, "disk"), simfs.Options{})
-		cfg := Config{SegmentBytes: 1024, SegmentMs: 1 << 40, IndexIntervalBytes: 256}
-		l, err := Open(fs, "p", cfg, 0)
+		l, err := Open(fs, "p", rollConfig, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,12 +158,7 @@ func TestTwoRollsBetweenSyncsLeaveNoHole(t *testing.T) {
 			mustAppend(t, l, testBatch(1, make([]byte, 240), 100))
 		}
 		third := l.Segments()[2].Base
-		fs.Crash(env.NewRand(seed, "crash")) // a power loss, no Close
-		l, err = Open(fs, "p", cfg, 0)
-		if err != nil {
-			t.Fatalf("seed %d: reopen: %v", seed, err)
-		}
-		assertContiguous(t, l, fmt.Sprintf("seed %d", seed))
+		l = reopenContiguous(t, fs, seed, fmt.Sprintf("seed %d", seed)) // a power loss, no Close
 		if l.EndOffset() > third {
 			keptThird++
 		}
@@ -170,8 +180,7 @@ func TestCrashDuringTruncateLeavesNoHole(t *testing.T) {
 		for failAt := 1; failAt <= 6; failAt++ {
 			inj := &nthSync{}
 			fs := simfs.New(env.NewRand(seed, "disk"), simfs.Options{Injector: inj})
-			cfg := Config{SegmentBytes: 1024, SegmentMs: 1 << 40, IndexIntervalBytes: 256}
-			l, err := Open(fs, "p", cfg, 0)
+			l, err := Open(fs, "p", rollConfig, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,13 +196,7 @@ func TestCrashDuringTruncateLeavesNoHole(t *testing.T) {
 				continue // fewer syncs than failAt
 			}
 			crashed++
-			fs.Crash(env.NewRand(seed, "crash"))
-			l, err = Open(fs, "p", cfg, 0)
-			if err != nil {
-				t.Fatalf("seed %d, sync %d failed: reopen: %v", seed, failAt, err)
-			}
-			assertContiguous(t, l, fmt.Sprintf("seed %d, sync %d failed", seed, failAt))
-			l.Close()
+			reopenContiguous(t, fs, seed, fmt.Sprintf("seed %d, sync %d failed", seed, failAt)).Close()
 		}
 	}
 	if crashed == 0 {
@@ -212,8 +215,7 @@ func TestRollThenFullDiskLeavesNoStraySegment(t *testing.T) {
 	kept := 0
 	for seed := uint64(0); seed < 64; seed++ {
 		fs := simfs.New(env.NewRand(seed, "disk"), simfs.Options{})
-		cfg := Config{SegmentBytes: 1024, SegmentMs: 1 << 40, IndexIntervalBytes: 256}
-		l, err := Open(fs, "p", cfg, 0)
+		l, err := Open(fs, "p", rollConfig, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,15 +241,10 @@ func TestRollThenFullDiskLeavesNoStraySegment(t *testing.T) {
 		}
 		fs.SetCapacity(0)
 		mustAppend(t, l, testBatch(1, make([]byte, 20), 4)) // fits the first segment, at offset 3; unsynced
-		fs.Crash(env.NewRand(seed, "crash"))
-		l, err = Open(fs, "p", cfg, 0)
-		if err != nil {
-			t.Fatalf("seed %d: reopen: %v", seed, err)
-		}
+		l = reopenContiguous(t, fs, seed, fmt.Sprintf("seed %d", seed))
 		if l.EndOffset() == 4 {
 			kept++
 		}
-		assertContiguous(t, l, fmt.Sprintf("seed %d", seed))
 		l.Close()
 	}
 	if kept == 0 {

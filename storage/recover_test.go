@@ -180,6 +180,35 @@ func TestDamagedIndexHintsAreHarmless(t *testing.T) {
 	}
 }
 
+// damageHints applies damage to every hint file of f's log with the given
+// suffix that holds at least minBytes, and returns how many it damaged.
+func damageHints(t *testing.T, f *fixture, suffix string, minBytes int, damage func([]byte)) int {
+	t.Helper()
+	names, _ := os.ReadDir(filepath.Join(f.root, "topic-0"))
+	damaged := 0
+	for _, n := range names {
+		if filepath.Ext(n.Name()) != suffix {
+			continue
+		}
+		b, err := os.ReadFile(f.path(n.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < minBytes {
+			continue
+		}
+		damage(b)
+		if err := os.WriteFile(f.path(n.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		damaged++
+	}
+	if damaged == 0 {
+		t.Fatalf("no %s hint of %d bytes or more to damage", suffix, minBytes)
+	}
+	return damaged
+}
+
 // TestAWrongLastIndexEntryCostsAScan: the last entry of a trusted
 // segment's index hint names the wrong offset for its position (a bit
 // flip in the hint, which has no checksum). Recovery's cross-check catches
@@ -188,29 +217,10 @@ func TestDamagedIndexHintsAreHarmless(t *testing.T) {
 func TestAWrongLastIndexEntryCostsAScan(t *testing.T) {
 	f := newFixture(t)
 	f.build(60, 60)
-	names, _ := os.ReadDir(filepath.Join(f.root, "topic-0"))
-	damaged := 0
-	for _, n := range names {
-		if filepath.Ext(n.Name()) != indexSuffix {
-			continue
-		}
-		b, err := os.ReadFile(f.path(n.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(b) < 2*indexEntrySize {
-			continue
-		}
+	damageHints(t, f, indexSuffix, 2*indexEntrySize, func(b []byte) {
 		last := len(b) - indexEntrySize
 		binary.BigEndian.PutUint32(b[last:], binary.BigEndian.Uint32(b[last:])+1) // still ascending
-		if err := os.WriteFile(f.path(n.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		damaged++
-	}
-	if damaged == 0 {
-		t.Fatal("no index hint with two entries to damage")
-	}
+	})
 	l := f.mustOpen()
 	defer l.Close()
 	if hs := readAll(t, l, 0); len(hs) != 60 {
@@ -255,29 +265,10 @@ func TestAWrongMiddleIndexEntryCostsAScan(t *testing.T) {
 func TestAWrongLastTimeIndexEntryCostsAScan(t *testing.T) {
 	f := newFixture(t)
 	f.build(60, 60) // the batch at offset i has timestamp i
-	names, _ := os.ReadDir(filepath.Join(f.root, "topic-0"))
-	damaged := 0
-	for _, n := range names {
-		if filepath.Ext(n.Name()) != timeIndexSuffix {
-			continue
-		}
-		b, err := os.ReadFile(f.path(n.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(b) < timeEntrySize {
-			continue
-		}
+	damageHints(t, f, timeIndexSuffix, timeEntrySize, func(b []byte) {
 		last := len(b) - timeEntrySize
 		binary.BigEndian.PutUint64(b[last:], binary.BigEndian.Uint64(b[last:])+1<<40)
-		if err := os.WriteFile(f.path(n.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		damaged++
-	}
-	if damaged == 0 {
-		t.Fatal("no time-index hint to damage")
-	}
+	})
 	l := f.mustOpen()
 	defer l.Close()
 	for _, s := range l.Segments() {
