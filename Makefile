@@ -97,6 +97,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzFramer -fuzztime $(FUZZTIME) ./env/
 	$(GO) test -run XXX -fuzz FuzzValidateBatch -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run XXX -fuzz FuzzRecoverSegment -fuzztime $(FUZZTIME) ./storage/
+	$(GO) test -run XXX -fuzz FuzzDamagedLog -fuzztime $(FUZZTIME) ./storage/
 
 clean:
 	rm -rf bin
