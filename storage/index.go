@@ -101,12 +101,8 @@ func lookupIndex(index []indexEntry, offset Offset) (pos int64, indexed Offset, 
 	return index[i-1].pos, index[i-1].offset, true
 }
 
-// lookupTime returns the position of the last time entry whose timestamp is
-// < ts: every batch before it has MaxTimestamp < ts.
-func lookupTime(times []timeEntry, ts int64) int64 {
-	i := sort.Search(len(times), func(i int) bool { return times[i].ts >= ts })
-	if i == 0 {
-		return 0
-	}
-	return times[i-1].pos
+// lookupTime returns the index of the last time entry whose timestamp is
+// < ts (every batch before its position has MaxTimestamp < ts), or -1.
+func lookupTime(times []timeEntry, ts int64) int {
+	return sort.Search(len(times), func(i int) bool { return times[i].ts >= ts }) - 1
 }

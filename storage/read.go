@@ -218,9 +218,19 @@ func (l *Log) FindTimestamp(ts int64) (BatchHeader, bool, error) {
 }
 
 func (l *Log) scanForTimestamp(s *segment, ts int64) (BatchHeader, bool, error) {
-	pos := lookupTime(s.times, ts)
-	for pos < s.size {
+	i, pos := lookupTime(s.times, ts), int64(0)
+	if i >= 0 {
+		pos = s.times[i].pos
+	}
+	for first := true; pos < s.size; first = false {
 		h, _, err := s.readBatch(pos, s.size, &l.buf)
+		if first && i >= 0 && (errors.Is(err, errBadBatch) || err == nil && (h.BaseOffset != s.times[i].offset || h.MaxTimestamp != s.times[i].ts)) {
+			// The time-index hint or the segment is wrong where the entry
+			// points (see scanTo): drop the entry and those after it and
+			// look again without them.
+			s.dropTimesFrom(i)
+			return l.scanForTimestamp(s, ts)
+		}
 		if err != nil {
 			return h, false, err
 		}

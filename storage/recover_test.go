@@ -228,6 +228,27 @@ func TestAWrongLastIndexEntryCostsAScan(t *testing.T) {
 	}
 }
 
+// shiftFifthEntry moves the fifth entry of the first segment's hint with
+// the given suffix one byte off its batch (flipping the low bit of the
+// position field at posField within the entry): still in order, so Open
+// keeps it.
+func shiftFifthEntry(t *testing.T, f *fixture, suffix string, entrySize, posField int) {
+	t.Helper()
+	name := f.path(segmentName(0, suffix))
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 8*entrySize {
+		t.Fatalf("%s hint of %d bytes, want at least 8 entries", suffix, len(b))
+	}
+	at := 4*entrySize + posField
+	binary.BigEndian.PutUint32(b[at:], binary.BigEndian.Uint32(b[at:])^1)
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestAWrongMiddleIndexEntryCostsAScan: a middle entry of an index hint
 // points one byte off its batch (a flipped bit that keeps the entries in
 // order, so Open keeps it). A read that lands on it scans the segment from
@@ -235,25 +256,31 @@ func TestAWrongLastIndexEntryCostsAScan(t *testing.T) {
 func TestAWrongMiddleIndexEntryCostsAScan(t *testing.T) {
 	f := newFixture(t)
 	f.build(60, 60)
-	name := f.path(segmentName(0, indexSuffix))
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < 8*indexEntrySize {
-		t.Fatalf("index of %d bytes, want at least 8 entries", len(b))
-	}
-	at := 4*indexEntrySize + 4 // entry 4's position
-	binary.BigEndian.PutUint32(b[at:], binary.BigEndian.Uint32(b[at:])^1)
-	if err := os.WriteFile(name, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	shiftFifthEntry(t, f, indexSuffix, indexEntrySize, 4)
 	l := f.mustOpen()
 	defer l.Close()
 	for o := Offset(0); o < 60; o++ {
 		r, err := l.Read(o, 1, 60)
 		if err != nil || len(r.Batches) == 0 || DecodeBatchHeader(r.Batches).BaseOffset != o {
 			t.Fatalf("read %d: %v (log failed: %v)", o, err, l.Failed())
+		}
+	}
+}
+
+// TestAWrongMiddleTimeIndexEntryCostsAScan: a middle time-index entry
+// points one byte off its batch (a flipped bit that keeps the entries in
+// order). A timestamp lookup that starts from it scans the segment from
+// its start instead of fail-stopping the log, and answers right.
+func TestAWrongMiddleTimeIndexEntryCostsAScan(t *testing.T) {
+	f := newFixture(t)
+	f.build(60, 60) // the batch at offset i has timestamp i
+	shiftFifthEntry(t, f, timeIndexSuffix, timeEntrySize, 12)
+	l := f.mustOpen()
+	defer l.Close()
+	for ts := int64(0); ts < 60; ts++ {
+		h, found, err := l.FindTimestamp(ts)
+		if err != nil || !found || h.BaseOffset != Offset(ts) {
+			t.Fatalf("timestamp %d: batch %d, found %v, %v (log failed: %v)", ts, h.BaseOffset, found, err, l.Failed())
 		}
 	}
 }

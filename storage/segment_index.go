@@ -149,3 +149,10 @@ func (s *segment) dropIndexFrom(offset Offset) {
 	}
 	s.indexWritten, s.hintsStale = 0, true
 }
+
+// dropTimesFrom forgets the time-index entries from i on (one found wrong)
+// and has Checkpoint rewrite the hint file without them.
+func (s *segment) dropTimesFrom(i int) {
+	s.times = s.times[:i]
+	s.timesWritten, s.hintsStale = 0, true
+}
