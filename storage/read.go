@@ -158,11 +158,12 @@ func (l *Log) readSegment(s *segment, from Offset, maxBytes int, upTo Offset) ([
 
 // validateBatches returns the length of the longest prefix of buf made of
 // whole, valid batches with offsets increasing from firstBase and last
-// offsets below upTo; an offset at or past end (the segment's) is bad. Each batch's CRC is checked before any decision is
-// taken on its header, so a flipped offset field cannot hide a batch. The
-// first batch must be whole and must hold from or a later offset: the
-// scan that chose it read its header without the CRC, and a flip there
-// must not return a batch wholly below the fetch offset.
+// offsets below upTo; an offset at or past end (the segment's) is bad.
+// Each batch's CRC is checked before any decision is taken on its header,
+// so a flipped offset field cannot hide a batch. The first batch must be
+// whole and must hold from or a later offset: the scan that chose it read
+// its header without the CRC, and a flip there must not return a batch
+// wholly below the fetch offset.
 func validateBatches(buf []byte, firstBase, from, upTo, end Offset) (int, error) {
 	n := 0
 	next := firstBase
