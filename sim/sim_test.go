@@ -157,6 +157,7 @@ var cleanupRegressionSeeds = []uint64{
 	264783275367955, // a member flagged UNKNOWN_TOPIC_OR_PARTITION for a commit before the topic existed
 	163135402998498, // a failed sync at a roll, inside a write, fail-stopped the partition for good
 	101003663811499, // a checkpoint's rename outlived its producer snapshot's: a retried send duplicated
+	66947246664864,  // disk-full episodes kept the clients' topic from being created; the drain never created it
 }
 
 func TestRegressionSeeds(t *testing.T) {
