@@ -5,9 +5,11 @@ package storage
 // (never unsynced batches) and keeps two snapshots; after a crash on the
 // simulated disk the recovered state is the state of the surviving batches
 // (through the snapshot, a corrupt snapshot's predecessor, or a replay from
-// the start, including the header-only walk of trusted segments);
+// the start, including the CRC-checked walk of trusted segments);
 // TruncateTo rebuilds it and deletes the snapshots past the cut; segment
-// deletion keeps it; Checkpoint expires idle producers.
+// deletion keeps it, through failed checkpoints and crashes too (the
+// snapshot is durable before the checkpoint naming it); Checkpoint
+// expires idle producers.
 
 import (
 	"errors"
