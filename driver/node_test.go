@@ -14,6 +14,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -421,4 +424,51 @@ func TestLooksLikePartitionDir(t *testing.T) {
 			t.Errorf("looksLikePartitionDir(%q) = %v, want %v", name, got, want)
 		}
 	}
+}
+
+// TestBootRemovesInterruptedDeletions: a topic deletion a crash cut short
+// leaves either its directory renamed to <dir>-delete (after the rename
+// was synced) or the directory itself, which no topic names any more. The
+// next boot removes both, and leaves the live topic and the data
+// directory's other files alone.
+func TestBootRemovesInterruptedDeletions(t *testing.T) {
+	dir := t.TempDir()
+	n := startTestNode(t, dir)
+	ctx := testCtx(t)
+	if _, err := newAdmin(t, n).CreateTopic(ctx, 1, 1, nil, "keep"); err != nil {
+		t.Fatal(err)
+	}
+	produceAll(t, ctx, n, "keep", kgo.NoCompression(), 100)
+	stopNode(t, n)
+	before := dirNames(t, dir)
+	leftovers := []string{"gone-0" + executor.DeletingSuffix, "gone-1"}
+	for _, name := range leftovers {
+		if err := os.CopyFS(filepath.Join(dir, name), os.DirFS(filepath.Join(dir, "keep-0"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	n = startTestNode(t, dir)
+	defer stopNode(t, n)
+	deadline := time.Now().Add(30 * time.Second)
+	for !slices.Equal(dirNames(t, dir), before) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the boot the data directory holds %v, want %v", dirNames(t, dir), before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	consumeAll(t, ctx, n, "keep", 100)
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
