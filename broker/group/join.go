@@ -286,7 +286,7 @@ func (c *Coordinator) maybePrepareRebalance(now env.Time, s *shard, g *group) {
 // rebalance waits group.initial.rebalance.delay.ms for more members.
 func (c *Coordinator) prepareRebalance(now env.Time, s *shard, g *group) {
 	if g.state == CompletingRebalance {
-		c.resetAssignments(g, kerr.RebalanceInProgress.Code)
+		c.resetAssignments(now, s, g, kerr.RebalanceInProgress.Code)
 	}
 	g.syncBy = 0
 	clear(g.awaitingSync)
@@ -306,14 +306,24 @@ func (c *Coordinator) prepareRebalance(now env.Time, s *shard, g *group) {
 
 // resetAssignments answers parked SyncGroups with code and forgets the
 // assignments.
-func (c *Coordinator) resetAssignments(g *group, code int16) {
+func (c *Coordinator) resetAssignments(now env.Time, s *shard, g *group, code int16) {
 	for _, m := range g.members {
 		m.assignment = nil
-		if m.syncWait != nil {
-			m.syncWait(SyncResult{Code: code})
-			m.syncWait = nil
-		}
+		c.answerSync(now, s, g, m, SyncResult{Code: code})
 	}
+}
+
+// answerSync answers m's parked SyncGroup, if any, and restarts its
+// session, as Kafka's propagateAssignment does: the wait kept m alive, and
+// a session deadline that passed meanwhile left no timer armed.
+func (c *Coordinator) answerSync(now env.Time, s *shard, g *group, m *member, r SyncResult) {
+	if m.syncWait == nil {
+		return
+	}
+	wait := m.syncWait
+	m.syncWait = nil
+	c.heartbeat(now, s, g, m)
+	wait(r)
 }
 
 func (c *Coordinator) tryCompleteJoin(now env.Time, s *shard, g *group) {

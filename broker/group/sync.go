@@ -85,7 +85,7 @@ func (c *Coordinator) leaderSync(s *shard, g *group, as []Assignment) {
 			return // a rebalance overtook the store and answered everyone
 		}
 		if code != 0 {
-			c.resetAssignments(g, storeError(code))
+			c.resetAssignments(now, s, g, storeError(code))
 			c.prepareRebalance(now, s, g)
 			c.tryCompleteJoin(now, s, g)
 			return
@@ -99,11 +99,7 @@ func (c *Coordinator) leaderSync(s *shard, g *group, as []Assignment) {
 			if m.assignment == nil {
 				m.assignment = []byte{}
 			}
-			if m.syncWait != nil {
-				wait := m.syncWait
-				m.syncWait = nil
-				wait(SyncResult{ProtocolType: g.protocolType, Protocol: g.protocol, Assignment: m.assignment})
-			}
+			c.answerSync(now, s, g, m, SyncResult{ProtocolType: g.protocolType, Protocol: g.protocol, Assignment: m.assignment})
 		}
 	})
 }
