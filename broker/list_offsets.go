@@ -7,7 +7,9 @@ package broker
 // read_committed: the same, without transactions); -2 (earliest) and -4
 // (earliest local) the log start; -5 (latest tiered) is offset -1; -3 (max
 // timestamp, v7+) the record with the largest timestamp; a timestamp ≥ 0
-// the first record whose timestamp reaches it, or offset -1 when none. A
+// the first record at or after the log start whose timestamp reaches it
+// (a DeleteRecords may cut a batch: its records below the start are
+// skipped, as Kafka does), or offset -1 when none. A
 // CurrentLeaderEpoch above 0 is UNKNOWN_LEADER_EPOCH. Duplicate partitions
 // in one request are INVALID_REQUEST. Not implemented: the v0 "old style
 // offsets" (v0 is not handled, as in Kafka 4.0).
@@ -72,7 +74,7 @@ func (b *Broker) listOffset(r *request, topic string, p kmsg.ListOffsetsRequestT
 		if rep.Err == nil {
 			out.Offset, out.Timestamp = int64(rep.Base), -1
 			if len(rep.Batches) > 0 {
-				out.Offset, out.Timestamp = b.recordAtTimestamp(rep.Batches, p.Timestamp)
+				out.Offset, out.Timestamp = b.recordAtTimestamp(rep.Batches, p.Timestamp, int64(rep.LogStart))
 			}
 		}
 		g.doneOne()
@@ -80,11 +82,16 @@ func (b *Broker) listOffset(r *request, topic string, p kmsg.ListOffsetsRequestT
 }
 
 // recordAtTimestamp picks, inside the batch a by-time read found, the
-// first record whose timestamp reaches ts (-3: the record with the largest
-// timestamp, the first of them), decompressing when it must. A batch
-// whose records cannot be read answers with its base offset and max
-// timestamp.
-func (b *Broker) recordAtTimestamp(batch []byte, ts int64) (int64, int64) {
+// first record at or after the log start whose timestamp reaches ts, as
+// Kafka's searchForTimestamp does (-3: the record with the largest
+// timestamp, the first of them, wherever it lies, as Kafka's
+// offsetOfMaxTimestamp), decompressing when it must. The batch may start
+// below the log start (a DeleteRecords cut it). When every record of it
+// reaching ts lies below the start (timestamps out of order), the answer
+// is in a later batch: its end, the closest offset known not to pass it.
+// A batch whose records cannot be read answers with its first offset at
+// or after the start and its max timestamp.
+func (b *Broker) recordAtTimestamp(batch []byte, ts, logStart int64) (int64, int64) {
 	h := storage.DecodeBatchHeader(batch)
 	bestOffset, bestTs := int64(-1), int64(-1)
 	err := b.validator.Timestamps(batch, func(delta int32, rts int64) bool {
@@ -95,13 +102,18 @@ func (b *Broker) recordAtTimestamp(batch []byte, ts int64) (int64, int64) {
 				bestOffset, bestTs = off, rts
 			}
 			return true
-		case rts >= ts:
+		case rts >= ts && off >= logStart:
 			bestOffset, bestTs = off, rts
 			return false
 		}
 		return true
 	})
-	if err != nil || bestOffset < 0 {
+	switch {
+	case err != nil:
+		return max(int64(h.BaseOffset), logStart), h.MaxTimestamp
+	case bestOffset < 0 && ts != replication.TimestampMax:
+		return int64(h.NextOffset()), -1
+	case bestOffset < 0:
 		return int64(h.BaseOffset), h.MaxTimestamp
 	}
 	return bestOffset, bestTs

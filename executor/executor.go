@@ -121,7 +121,10 @@ func (s *Store) Read(r replication.Read, now env.Time) replication.ReadDone {
 		done.Err = err
 		return done
 	}
-	done.Result, done.Err = s.Log.Read(h.BaseOffset, 1, r.UpTo)
+	// The batch found may start below the log start (a DeleteRecords cut
+	// it): read it from the start, which Read allows; the broker skips its
+	// records below the start.
+	done.Result, done.Err = s.Log.Read(max(h.BaseOffset, s.Log.StartOffset()), 1, r.UpTo)
 	return done
 }
 
