@@ -5,12 +5,14 @@ package broker
 // Answered from the controller's published Image: one broker (this node),
 // which is the controller and every partition's leader, replica and ISR;
 // leader epoch 0. Topic IDs from v10; a null topic list (v1+) means all
-// topics, an empty one none. Auto-creation (v4+ AllowAutoTopicCreation,
-// always on below v4) when auto.create.topics.enable is on: a missing topic
-// with a valid name is proposed with num.partitions and answered
-// LEADER_NOT_AVAILABLE (retriable), as Kafka does while it is created.
-// Internal topics are listed with IsInternal. Not implemented: authorized
-// operations (returned as Kafka's "not requested" value -2147483648).
+// topics, an empty one none, but in v0 (no null list) an empty one means
+// all, as Kafka's MetadataRequest.isAllTopics says. Auto-creation (v4+
+// AllowAutoTopicCreation, always on below v4) when
+// auto.create.topics.enable is on: a missing topic with a valid name is
+// proposed with num.partitions and answered LEADER_NOT_AVAILABLE
+// (retriable), as Kafka does while it is created. Internal topics are
+// listed with IsInternal. Not implemented: authorized operations
+// (returned as Kafka's "not requested" value -2147483648).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -33,7 +35,7 @@ func handleMetadata(b *Broker, r *request) {
 	resp.ClusterID = strp(b.image.ClusterID())
 	resp.ControllerID = b.cfg.NodeID
 	resp.AuthorizedOperations = authorizedOpsOmitted
-	if req.Topics == nil {
+	if req.Topics == nil || r.hdr.APIVersion == 0 && len(req.Topics) == 0 {
 		for _, t := range b.image.Topics() {
 			resp.Topics = append(resp.Topics, b.topicMetadata(t))
 		}

@@ -1,0 +1,77 @@
+package broker
+
+// Goal: the data-path APIs answer edge cases as Apache Kafka 4.0's broker
+// does, each case named after the Kafka code it follows: the request is
+// framed with kmsg, the partition machines' replies are canned, and the
+// one response is decoded with kmsg.
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/takhin-io/takhin/replication"
+)
+
+// roundTrip sends req on connection 1 of b, answers every partition
+// request with answer (nil: an empty reply) and decodes the one response.
+func roundTrip(t *testing.T, b *Broker, req kmsg.Request, answer func(PartitionRequest) replication.Reply) kmsg.Response {
+	t.Helper()
+	b.Step(FrameIn{Conn: 1, Frame: kmsg.NewRequestFormatter().AppendRequest(nil, req, 1)[4:]})
+	var sent [][]byte
+	for i := 0; i < 10 && b.HasReady(); i++ {
+		rd := b.Ready()
+		b.Advance(rd)
+		for _, s := range rd.Sends {
+			sent = append(sent, s.Frame)
+		}
+		for _, pr := range rd.ToPartitions {
+			rep := replication.Reply{}
+			if answer != nil {
+				rep = answer(pr)
+			}
+			rep.ID = replication.RequestIDOf(pr.Event)
+			b.Step(PartitionReply{Reply: rep})
+		}
+	}
+	if len(sent) != 1 {
+		t.Fatalf("%d responses, want 1", len(sent))
+	}
+	resp := req.ResponseKind()
+	body := sent[0][8:] // size and correlation id
+	if resp.IsFlexible() {
+		body = body[1:] // no tagged fields in the response header
+	}
+	if err := resp.ReadFrom(body); err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// TestMetadataEmptyTopicListPerVersion: in v0 an empty topic list asks
+// for every topic; from v1 it asks for none and a null list for all
+// (Kafka's MetadataRequest.isAllTopics).
+func TestMetadataEmptyTopicListPerVersion(t *testing.T) {
+	for _, c := range []struct {
+		version int16
+		null    bool
+		topics  int
+	}{
+		{0, false, 1},
+		{1, false, 0},
+		{1, true, 1},
+		{12, false, 0},
+		{12, true, 1},
+	} {
+		req := kmsg.NewPtrMetadataRequest()
+		req.SetVersion(c.version)
+		req.Topics = []kmsg.MetadataRequestTopic{}
+		if c.null {
+			req.Topics = nil
+		}
+		resp := roundTrip(t, fuzzBroker(), req, nil).(*kmsg.MetadataResponse)
+		if len(resp.Topics) != c.topics {
+			t.Errorf("v%d, null list %v: %d topics, want %d", c.version, c.null, len(resp.Topics), c.topics)
+		}
+	}
+}
