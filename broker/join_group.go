@@ -3,8 +3,11 @@ package broker
 // JoinGroup (key 11), versions 0-9, as Kafka 4.0.1: the classic protocol
 // (see broker/group). v4+ members without an id get MEMBER_ID_REQUIRED
 // with one (KIP-394); v0-3 members (kafka-go's Reader) join at once, as in
-// Kafka. Static members (v5+, KIP-345). v9's SkipAssignment is set for a
-// static leader rejoining a Stable group. The response is held until the
+// Kafka. Static members (v5+, KIP-345): one that restarts into a Stable
+// group rebalances it only if the group's protocol would change, as in
+// Kafka; v9's SkipAssignment is set for a static leader rejoining a Stable
+// group, and a static leader below v9 rebalances it (Kafka would answer it
+// as a follower under its old id). The response is held until the
 // rebalance completes.
 
 import (

@@ -204,10 +204,14 @@ func (c *Coordinator) updateMember(m *member, a JoinArgs, respond func(JoinResul
 }
 
 // replaceStatic gives a rejoining static member (unknown member id, known
-// instance id) its new id and fences the old one. In a Stable group with
-// unchanged protocols it gets the current assignment back without a
-// rebalance once the new id is stored (a v9+ leader learns its members
-// with SkipAssignment); otherwise it rebalances.
+// instance id) its new id and fences the old one. In a Stable group whose
+// protocol its new protocols leave unchanged it gets the current
+// assignment back without a rebalance once the new id and protocols are
+// stored (a v9+ leader learns its members with SkipAssignment); otherwise
+// it rebalances. As in Kafka, new metadata alone does not rebalance: a
+// restarted consumer owns no partitions, so its subscription differs from
+// the stored one. Unlike Kafka, a leader below v9 rebalances: Kafka would
+// tell it that its old id leads, and it would run as a follower.
 func (c *Coordinator) replaceStatic(now env.Time, s *shard, g *group, m *member, id string, a JoinArgs, respond func(JoinResult)) {
 	if m.joinWait != nil {
 		m.joinWait(JoinResult{Code: kerr.FencedInstanceID.Code, MemberID: m.id, Generation: -1})
@@ -220,13 +224,13 @@ func (c *Coordinator) replaceStatic(now env.Time, s *shard, g *group, m *member,
 	old := m.id
 	c.renameMember(g, m, old, id)
 	m.clientID, m.clientHost = a.ClientID, a.ClientHost
-	leaderNeedsRebalance := m.id == g.leader && a.Version < 9
-	if g.state != Stable || !sameProtocols(m.protocols, a.Protocols) || leaderNeedsRebalance {
+	if g.state != Stable || (m.id == g.leader && a.Version < 9) || c.protocolWouldChange(g, m, a.Protocols) {
 		c.updateMember(m, a, respond)
 		c.maybePrepareRebalance(now, s, g)
 		return
 	}
-	m.sessionMs, m.rebalMs = a.SessionTimeoutMs, max(a.RebalanceTimeoutMs, a.SessionTimeoutMs)
+	oldProtocols, oldSessionMs, oldRebalMs := m.protocols, m.sessionMs, m.rebalMs
+	m.protocols, m.sessionMs, m.rebalMs = a.Protocols, a.SessionTimeoutMs, max(a.RebalanceTimeoutMs, a.SessionTimeoutMs)
 	gen := g.generation
 	c.storeGroup(s, g, nil, func(now env.Time, code int16) {
 		if g.member(id) != m {
@@ -236,6 +240,7 @@ func (c *Coordinator) replaceStatic(now env.Time, s *shard, g *group, m *member,
 		}
 		if code != 0 {
 			if g.generation == gen {
+				m.protocols, m.sessionMs, m.rebalMs = oldProtocols, oldSessionMs, oldRebalMs
 				c.renameMember(g, m, id, old)
 				c.heartbeat(now, s, g, m) // its timer went with the other id
 			}
@@ -247,6 +252,16 @@ func (c *Coordinator) replaceStatic(now env.Time, s *shard, g *group, m *member,
 		r.SkipAssignment = m.id == g.leader
 		respond(r)
 	})
+}
+
+// protocolWouldChange reports whether the group's vote would choose
+// another protocol if m supported protocols.
+func (c *Coordinator) protocolWouldChange(g *group, m *member, protocols []Protocol) bool {
+	was := m.protocols
+	m.protocols = protocols
+	chosen := g.selectProtocol()
+	m.protocols = was
+	return chosen != g.protocol
 }
 
 func (c *Coordinator) renameMember(g *group, m *member, from, to string) {

@@ -40,3 +40,58 @@ func TestSyncAnswerRestartsTheSession(t *testing.T) {
 		t.Fatalf("the silent follower never expired: %s with %d members", d.State, len(d.Members))
 	}
 }
+
+// A static member that restarts (unknown member id, known instance id)
+// into a Stable group rebalances it only when the group's protocol would
+// change (Kafka's updateStaticMemberThenRebalanceOrCompleteJoin compares
+// selectProtocol with the current one), not whenever its metadata
+// differs: a restarted consumer owns no partitions yet, so its
+// subscription always differs from the one stored, and a broker restart
+// keeps only the chosen protocol of each member.
+func TestStaticRestartRebalancesOnlyForAnotherProtocol(t *testing.T) {
+	both := []Protocol{{Name: "range", Metadata: []byte("owned:p0")}, {Name: "rr", Metadata: []byte("owned:p0")}}
+	restarted := []Protocol{{Name: "range", Metadata: []byte("owned:-")}, {Name: "rr", Metadata: []byte("owned:-")}}
+	for _, c := range []struct {
+		name      string
+		restart   bool // the broker restarts before the member does
+		rejoin    []Protocol
+		rebalance bool
+	}{
+		{"new metadata", false, restarted, false},
+		{"after a broker restart", true, both, false},
+		{"another protocol", false, []Protocol{{Name: "rr", Metadata: []byte("x")}}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t)
+			inst := "s"
+			id := w.join(JoinArgs{Group: "g", ClientID: "d", Protocols: both})
+			d := w.join(JoinArgs{Group: "g", ClientID: "d", MemberID: id.r.MemberID, Protocols: both}) // the leader
+			first := w.join(JoinArgs{Group: "g", ClientID: "s", InstanceID: &inst, Protocols: both})
+			for i := 0; i < 10 && !d.got; i++ {
+				w.advance(100)
+			}
+			gen := d.r.Generation
+			fs := w.sync("g", gen, first.r.MemberID, nil)
+			w.sync("g", gen, d.r.MemberID, []Assignment{{d.r.MemberID, []byte("d0")}, {first.r.MemberID, []byte("s0")}})
+			if !fs.got || d.r.Leader != d.r.MemberID || w.state("g") != "Stable" {
+				t.Fatalf("not stable: %+v", fs)
+			}
+			if c.restart {
+				w.start()
+			}
+			again := w.join(JoinArgs{Group: "g", ClientID: "s", InstanceID: &inst, Protocols: c.rejoin})
+			if c.rebalance {
+				if again.got || w.state("g") != "PreparingRebalance" {
+					t.Fatalf("a new protocol must rebalance: %+v, %s", again, w.state("g"))
+				}
+				return
+			}
+			if !again.got || again.r.Code != 0 || again.r.Generation != gen || w.state("g") != "Stable" {
+				t.Fatalf("static restart rebalanced: %+v, %s", again, w.state("g"))
+			}
+			if s := w.sync("g", gen, again.r.MemberID, nil); !s.got || string(s.r.Assignment) != "s0" {
+				t.Fatalf("static member's assignment: %+v", s)
+			}
+		})
+	}
+}
