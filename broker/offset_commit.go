@@ -5,8 +5,9 @@ package broker
 // generation -1 and no member id. A partition of an unknown topic is
 // UNKNOWN_TOPIC_OR_PARTITION, metadata beyond offset.metadata.max.bytes
 // OFFSET_METADATA_TOO_LARGE. The answer waits until the commit's batch
-// is durable in __consumer_offsets. The retention time of v2-4 is ignored,
-// as in Kafka: offsets.retention.minutes decides. A member's commit to a
+// is durable in __consumer_offsets. A retention time (v2-4) other than -1
+// expires the offsets that long after the commit instead of by
+// offsets.retention.minutes, as in Kafka (KIP-211). A member's commit to a
 // group that does not exist is ILLEGAL_GENERATION, and from v9
 // GROUP_ID_NOT_FOUND, as Kafka 4.0 answers.
 
@@ -21,6 +22,9 @@ func handleOffsetCommit(b *Broker, r *request) {
 	req := r.kreq.(*kmsg.OffsetCommitRequest)
 	a := group.CommitArgs{Version: r.hdr.APIVersion, Group: req.Group, Generation: req.Generation, MemberID: req.MemberID,
 		InstanceID: req.InstanceID}
+	if r.hdr.APIVersion >= 2 && r.hdr.APIVersion <= 4 && req.RetentionTimeMillis != -1 {
+		a.RetentionMs = &req.RetentionTimeMillis
+	}
 	for _, t := range req.Topics {
 		topic, known := b.topic(t.Topic)
 		for _, p := range t.Partitions {

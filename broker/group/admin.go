@@ -232,13 +232,15 @@ func expired(g *group, nowMs, retention int64) []TopicPartition {
 	}
 	var gone []TopicPartition
 	for tp, o := range g.offsets {
-		byCommit := aged(nowMs, o.CommitTimestamp, retention)
-		switch {
-		case g.state != Empty:
-			if !subscribed[tp.Topic] && byCommit {
-				gone = append(gone, tp)
-			}
-		case g.protocolType != "" && aged(nowMs, g.stateMs, retention), g.protocolType == "" && byCommit:
+		since := o.CommitTimestamp
+		if g.state == Empty && g.protocolType != "" {
+			since = g.stateMs
+		}
+		due := aged(nowMs, since, retention)
+		if o.ExpireTimestamp != noExpireTimestamp {
+			due = nowMs >= o.ExpireTimestamp // a v2-4 commit's own retention
+		}
+		if due && (g.state == Empty || !subscribed[tp.Topic]) {
 			gone = append(gone, tp)
 		}
 	}

@@ -41,7 +41,15 @@ type Offset struct {
 	LeaderEpoch     int32
 	Metadata        string
 	CommitTimestamp int64 // wall ms
+	// ExpireTimestamp is when an OffsetCommit v2-4 with a retention time
+	// asked the offset to expire (wall ms), replacing the
+	// offsets.retention.minutes rule for it (KIP-211's "old expiration
+	// semantics"); noExpireTimestamp otherwise.
+	ExpireTimestamp int64
 }
+
+// noExpireTimestamp is Kafka's "no explicit expire timestamp".
+const noExpireTimestamp = -1
 
 // member is one member of a classic group.
 type member struct {

@@ -95,3 +95,39 @@ func TestStaticRestartRebalancesOnlyForAnotherProtocol(t *testing.T) {
 		})
 	}
 }
+
+// An OffsetCommit v2-4 with a retention time other than -1 gives its
+// offsets an expire timestamp that replaces offsets.retention.minutes
+// for them (Kafka's OffsetExpirationConditionImpl: "old expiration
+// semantics"), shorter or longer, and the timestamp survives a restart
+// (Kafka writes OffsetCommitValue v1 for it).
+func TestCommitRetentionTimeSetsTheExpiry(t *testing.T) {
+	tp := TopicPartition{"t", 0}
+	for _, c := range []struct {
+		name        string
+		retentionMs int64 // the commit's
+		configMs    int64 // offsets.retention.minutes
+		kept        bool  // 70 s later
+	}{
+		{"shorter than the broker's", 60_000, 3_600_000, false},
+		{"longer than the broker's", 3_600_000, 60_000, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.cfg.OffsetsRetentionMs, w.cfg.OffsetsRetentionCheckMs = c.configMs, 10_000
+			w.start()
+			var codes []int16
+			w.c.Commit(w.now, CommitArgs{Version: 4, Group: "s", Generation: -1, RetentionMs: &c.retentionMs,
+				Offsets: []CommitOffset{{TopicPartition: tp, Offset: 7}}}, func(got []int16) { codes = got })
+			if len(codes) != 1 || codes[0] != 0 {
+				t.Fatalf("commit: %v", codes)
+			}
+			w.start() // the expire timestamp is stored
+			w.advance(70_000)
+			got, _ := w.c.Fetch("s", []TopicPartition{tp})
+			if kept := got[0].Offset.Offset == 7; kept != c.kept {
+				t.Fatalf("offset %d 70 s after the commit, want kept=%v", got[0].Offset.Offset, c.kept)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package group
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -19,7 +20,11 @@ type CommitArgs struct {
 	Generation int32
 	MemberID   string
 	InstanceID *string
-	Offsets    []CommitOffset
+	// RetentionMs is v2-4's retention time other than Kafka's default -1:
+	// the offsets expire that long after the commit. nil (v5+, or -1)
+	// leaves them to offsets.retention.minutes.
+	RetentionMs *int64
+	Offsets     []CommitOffset
 }
 
 // CommitOffset is one partition's commit. Code, when set by the caller
@@ -63,7 +68,7 @@ func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) 
 		case o.Metadata != nil && len(*o.Metadata) > int(c.cfg.OffsetMetadataMaxBytes):
 			codes[i] = kerr.OffsetMetadataTooLarge.Code
 		default:
-			recs = append(recs, record(offsetKey(g.id, o.TopicPartition), offsetValue(toOffset(o, now.WallMs))))
+			recs = append(recs, record(offsetKey(g.id, o.TopicPartition), offsetValue(toOffset(o, now.WallMs, a.RetentionMs))))
 			written = append(written, i)
 		}
 	}
@@ -73,7 +78,7 @@ func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) 
 	}
 	if simbug.Active(simbug.CommitBeforeDurable) {
 		for _, i := range written {
-			g.offsets[a.Offsets[i].TopicPartition] = toOffset(a.Offsets[i], now.WallMs)
+			g.offsets[a.Offsets[i].TopicPartition] = toOffset(a.Offsets[i], now.WallMs, a.RetentionMs)
 		}
 		respond(codes)
 		c.append(s.partition, batch(now.WallMs, recs), func(env.Time, int16) {})
@@ -86,19 +91,26 @@ func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) 
 		for _, i := range written {
 			codes[i] = code
 			if code == 0 && s.groups[g.id] == g {
-				g.offsets[a.Offsets[i].TopicPartition] = toOffset(a.Offsets[i], now.WallMs)
+				g.offsets[a.Offsets[i].TopicPartition] = toOffset(a.Offsets[i], now.WallMs, a.RetentionMs)
 			}
 		}
 		respond(codes)
 	})
 }
 
-func toOffset(o CommitOffset, nowMs int64) Offset {
+func toOffset(o CommitOffset, nowMs int64, retentionMs *int64) Offset {
 	md := ""
 	if o.Metadata != nil {
 		md = *o.Metadata
 	}
-	return Offset{Offset: o.Offset, LeaderEpoch: o.LeaderEpoch, Metadata: md, CommitTimestamp: nowMs}
+	expire := int64(noExpireTimestamp)
+	if retentionMs != nil {
+		expire = nowMs + *retentionMs
+		if *retentionMs > 0 && expire < nowMs {
+			expire = math.MaxInt64 // a retention past the end of time
+		}
+	}
+	return Offset{Offset: o.Offset, LeaderEpoch: o.LeaderEpoch, Metadata: md, CommitTimestamp: nowMs, ExpireTimestamp: expire}
 }
 
 // commitTarget finds (or, for a simple consumer, creates) the group a

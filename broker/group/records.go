@@ -14,8 +14,9 @@ import (
 
 // Record versions written, as Kafka 4.0 writes them for classic groups:
 // OffsetCommitKey v1 with OffsetCommitValue v3 (leader epoch; v4 is
-// flexible and only needed for topic ids), GroupMetadataKey v2 with
-// GroupMetadataValue v3 (static members).
+// flexible and only needed for topic ids), or v1 for an offset with an
+// expire timestamp; GroupMetadataKey v2 with GroupMetadataValue v3
+// (static members).
 const (
 	offsetKeyVersion   = 1
 	offsetValueVersion = 3
@@ -29,9 +30,14 @@ func offsetKey(groupID string, tp TopicPartition) []byte {
 	return k.AppendTo(nil)
 }
 
+// offsetValue is o as stored: v3, or v1 (no leader epoch) when it has an
+// expire timestamp, as Kafka writes it.
 func offsetValue(o Offset) []byte {
 	v := kmsg.NewOffsetCommitValue()
 	v.Version, v.Offset, v.LeaderEpoch, v.Metadata, v.CommitTimestamp = offsetValueVersion, o.Offset, o.LeaderEpoch, o.Metadata, o.CommitTimestamp
+	if o.ExpireTimestamp != noExpireTimestamp {
+		v.Version, v.ExpireTimestamp = 1, o.ExpireTimestamp
+	}
 	return v.AppendTo(nil)
 }
 
@@ -169,11 +175,15 @@ func (c *Coordinator) replayOffset(now env.Time, s *shard, k kmsg.OffsetCommitKe
 		g = newGroup(k.Group, now.WallMs)
 		s.groups[k.Group] = g
 	}
-	epoch := v.LeaderEpoch
+	epoch, expire := v.LeaderEpoch, int64(noExpireTimestamp)
 	if v.Version < 3 {
 		epoch = -1
 	}
-	g.offsets[tp] = Offset{Offset: v.Offset, LeaderEpoch: epoch, Metadata: v.Metadata, CommitTimestamp: v.CommitTimestamp}
+	if v.Version == 1 {
+		expire = v.ExpireTimestamp // -1 (none) unless a v2-4 commit set it
+	}
+	g.offsets[tp] = Offset{Offset: v.Offset, LeaderEpoch: epoch, Metadata: v.Metadata, CommitTimestamp: v.CommitTimestamp,
+		ExpireTimestamp: expire}
 	return nil
 }
 
