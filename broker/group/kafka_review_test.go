@@ -131,3 +131,32 @@ func TestCommitRetentionTimeSetsTheExpiry(t *testing.T) {
 		})
 	}
 }
+
+// offset.metadata.max.bytes is held against the metadata's length as
+// Java counts it (Kafka's isMetadataInvalid: String.length(), UTF-16
+// code units), not its UTF-8 bytes.
+func TestOffsetMetadataLimitCountsJavaChars(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.OffsetMetadataMaxBytes = 4
+	w.start()
+	for _, c := range []struct {
+		metadata string
+		code     int16
+	}{
+		{"abcd", 0},
+		{"abcde", 12}, // OFFSET_METADATA_TOO_LARGE
+		{"éééé", 0},   // 4 chars, 8 bytes
+		{"日本語日", 0},   // 4 chars, 12 bytes
+		{"😀😀", 0},     // 2 surrogate pairs: 4 chars
+		{"😀😀a", 12},   // 5 chars
+		{"\xff\xff\xff\xff", 0},
+	} {
+		md := c.metadata
+		var codes []int16
+		w.c.Commit(w.now, CommitArgs{Group: "s", Generation: -1,
+			Offsets: []CommitOffset{{TopicPartition: TopicPartition{"t", 0}, Offset: 1, Metadata: &md}}}, func(got []int16) { codes = got })
+		if len(codes) != 1 || codes[0] != c.code {
+			t.Errorf("metadata %q: %v, want %d", c.metadata, codes, c.code)
+		}
+	}
+}

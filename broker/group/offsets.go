@@ -65,7 +65,7 @@ func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) 
 	for i, o := range a.Offsets {
 		switch {
 		case codes[i] != 0:
-		case o.Metadata != nil && len(*o.Metadata) > int(c.cfg.OffsetMetadataMaxBytes):
+		case o.Metadata != nil && javaLength(*o.Metadata) > int(c.cfg.OffsetMetadataMaxBytes):
 			codes[i] = kerr.OffsetMetadataTooLarge.Code
 		default:
 			recs = append(recs, record(offsetKey(g.id, o.TopicPartition), offsetValue(toOffset(o, now.WallMs, a.RetentionMs))))
@@ -96,6 +96,21 @@ func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) 
 		}
 		respond(codes)
 	})
+}
+
+// javaLength is the length of s as Java's String.length counts it, in
+// UTF-16 code units: Kafka holds offset.metadata.max.bytes against that,
+// not against the UTF-8 bytes (an undecodable byte counts one, as the
+// replacement character Java decodes it to).
+func javaLength(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x10000 {
+			n++ // a surrogate pair
+		}
+	}
+	return n
 }
 
 func toOffset(o CommitOffset, nowMs int64, retentionMs *int64) Offset {
