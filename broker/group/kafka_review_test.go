@@ -160,3 +160,23 @@ func TestOffsetMetadataLimitCountsJavaChars(t *testing.T) {
 		}
 	}
 }
+
+// A commit whose every partition the broker refused (unknown topic or
+// partition), or that names none, is answered before the coordinator
+// looks (Kafka's KafkaApis): a simple consumer's commit creates no group.
+func TestCommitWithNothingToWriteCreatesNoGroup(t *testing.T) {
+	w := newWorld(t)
+	for _, offsets := range [][]CommitOffset{
+		{{TopicPartition: TopicPartition{"gone", 0}, Offset: 1, Code: 3}}, // UNKNOWN_TOPIC_OR_PARTITION
+		{},
+	} {
+		var codes []int16
+		w.c.Commit(w.now, CommitArgs{Group: "s", Generation: -1, Offsets: offsets}, func(got []int16) { codes = got })
+		if len(codes) != len(offsets) || len(codes) > 0 && codes[0] != 3 {
+			t.Fatalf("commit: %v", codes)
+		}
+	}
+	if listed, _ := w.c.List(nil, nil); len(listed) != 0 || w.state("s") != "Dead" {
+		t.Fatalf("a group was created: %+v, %s", listed, w.state("s"))
+	}
+}

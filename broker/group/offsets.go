@@ -38,7 +38,10 @@ type CommitOffset struct {
 }
 
 // Commit handles OffsetCommit; respond gets one code per offset, once the
-// commit is durable (or refused).
+// commit is durable (or refused). A commit with no offset left after the
+// caller's refusals is answered at once, without looking at the group,
+// as Kafka's KafkaApis does: a simple consumer's commit to a deleted
+// topic creates no group.
 func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) {
 	c.enter()
 	defer c.leave()
@@ -54,6 +57,10 @@ func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) 
 	}
 	for i, o := range a.Offsets {
 		codes[i] = o.Code
+	}
+	if !slices.Contains(codes, 0) {
+		respond(codes)
+		return
 	}
 	s, g, code := c.commitTarget(now, a)
 	if code != 0 {
