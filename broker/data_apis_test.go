@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/takhin-io/takhin/replication"
+	"github.com/takhin-io/takhin/storage"
 )
 
 // roundTrip sends req on connection 1 of b, answers every partition
@@ -72,6 +73,50 @@ func TestMetadataEmptyTopicListPerVersion(t *testing.T) {
 		resp := roundTrip(t, fuzzBroker(), req, nil).(*kmsg.MetadataResponse)
 		if len(resp.Topics) != c.topics {
 			t.Errorf("v%d, null list %v: %d topics, want %d", c.version, c.null, len(resp.Topics), c.topics)
+		}
+	}
+}
+
+// TestProduceAcksZeroClosesOnError: an acks=0 produce gets no response, so
+// when a partition fails Kafka closes the connection (KafkaApis'
+// handleProduceRequest), and the client, seeing it drop, refreshes its
+// metadata; a produce that succeeds leaves it open. Errors found before
+// the log (an unknown partition) and by it (a storage error) both count.
+func TestProduceAcksZeroClosesOnError(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		partition int32
+		err       error
+		closed    bool
+	}{
+		{"ok", 0, nil, false},
+		{"unknown partition", 7, nil, true},
+		{"storage error", 0, replication.ErrStorage, true},
+	} {
+		b := fuzzBroker()
+		req := kmsg.NewPtrProduceRequest()
+		req.SetVersion(9)
+		req.Acks = 0
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "t"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition = c.partition
+		rp.Records = storage.EncodeBatch([]kmsg.Record{{Value: []byte("v")}}, 1)
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		b.Step(FrameIn{Conn: 1, Frame: kmsg.NewRequestFormatter().AppendRequest(nil, req, 1)[4:]})
+		closed, sends := false, 0
+		for i := 0; i < 10 && b.HasReady(); i++ {
+			rd := b.Ready()
+			b.Advance(rd)
+			closed = closed || len(rd.Closes) > 0
+			sends += len(rd.Sends)
+			for _, pr := range rd.ToPartitions {
+				b.Step(PartitionReply{Reply: replication.Reply{ID: replication.RequestIDOf(pr.Event), Err: c.err}})
+			}
+		}
+		if closed != c.closed || sends != 0 {
+			t.Errorf("%s: connection closed %v, %d responses; want closed %v and none", c.name, closed, sends, c.closed)
 		}
 	}
 }

@@ -4,7 +4,9 @@ package broker
 // (v0-2 are advertised for librdkafka, KAFKA-18659, and refused).
 //
 // acks: 0 is never answered (the connection takes its next request at
-// once), 1 is answered once the batch is written, -1 once it is below the
+// once), but when a partition fails its connection is closed, as Kafka
+// does, so that the client notices and refreshes its metadata; 1 is
+// answered once the batch is written, -1 once it is below the
 // high watermark, which on one node is the fsynced end. Each partition
 // gets exactly one batch (v3+), validated before it reaches the log (CRC,
 // lengths, records, timestamps against message.timestamp.before/after,
@@ -18,6 +20,7 @@ package broker
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
 
 	"github.com/takhin-io/takhin/controller"
 	"github.com/takhin-io/takhin/replication"
@@ -29,6 +32,10 @@ func handleProduce(b *Broker, r *request) {
 	g := &gather{finish: func() {
 		if req.Acks != 0 {
 			b.respond(r, resp)
+			return
+		}
+		if code := firstProduceError(resp); code != 0 && !r.c.closing {
+			b.closeConn(r.c, "acks=0 produce failed", zap.Int16("error", code))
 		}
 	}}
 	g.add()
@@ -49,6 +56,19 @@ func handleProduce(b *Broker, r *request) {
 		b.done(r) // Kafka never answers acks=0: the connection moves on
 	}
 	g.doneOne()
+}
+
+// firstProduceError is the first partition error of a produce response,
+// 0 when every partition succeeded.
+func firstProduceError(resp *kmsg.ProduceResponse) int16 {
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if p.ErrorCode != 0 {
+				return p.ErrorCode
+			}
+		}
+	}
+	return 0
 }
 
 // producePartition validates one partition's batch and sends it on.
