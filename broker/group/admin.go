@@ -107,7 +107,8 @@ func sortedGroupIDs(s *shard) []string {
 }
 
 // Delete handles DeleteGroups: each group must exist and be Empty; its
-// offsets and metadata are tombstoned and it is gone. respond gets one
+// offsets (with those of its commits still in flight) and metadata are
+// tombstoned and it is gone. respond gets one
 // code per group once every deletion is durable.
 func (c *Coordinator) Delete(now env.Time, groupIDs []string, respond func([]int16)) {
 	c.enter()
@@ -155,11 +156,17 @@ func (c *Coordinator) deletable(id string) (*shard, *group, int16) {
 	return s, g, 0
 }
 
-// tombstones deletes every offset of g and g itself.
+// tombstones deletes every offset of g, those of its commits in flight
+// too, and g itself.
 func tombstones(g *group) []kmsg.Record {
-	tps := make([]TopicPartition, 0, len(g.offsets))
+	tps := make([]TopicPartition, 0, len(g.offsets)+len(g.committing))
 	for tp := range g.offsets {
 		tps = append(tps, tp)
+	}
+	for tp := range g.committing {
+		if _, ok := g.offsets[tp]; !ok {
+			tps = append(tps, tp)
+		}
 	}
 	slices.SortFunc(tps, compareTP)
 	recs := make([]kmsg.Record, 0, len(tps)+1)
@@ -180,7 +187,7 @@ func (c *Coordinator) expireOffsets(now env.Time, s *shard) {
 	var recs []kmsg.Record
 	for _, id := range sortedGroupIDs(s) {
 		g := s.groups[id]
-		if g.pendingCommits > 0 {
+		if len(g.committing) > 0 {
 			continue
 		}
 		gone := expired(g, now.WallMs, retention)

@@ -112,15 +112,19 @@ type group struct {
 	// generation are removed (mono ns; 0 none); awaitingSync names them.
 	syncBy       int64
 	awaitingSync map[string]bool
-	// pendingCommits counts offset commits not yet durable: the expiry
-	// pass leaves the group alone meanwhile, so that it never tombstones
-	// what such a commit is about to acknowledge.
-	pendingCommits int
+	// committing counts, per partition, the offset commits not yet
+	// durable. The expiry pass leaves the group alone meanwhile, so that
+	// it never tombstones what such a commit is about to acknowledge;
+	// DeleteGroups tombstones their partitions too, as their records come
+	// before its tombstones in the log (Kafka 4.0's deleteAllOffsets sees
+	// uncommitted offsets).
+	committing map[TopicPartition]int
 }
 
 func newGroup(id string, nowMs int64) *group {
 	return &group{id: id, pending: map[string]int64{}, static: map[string]string{},
-		offsets: map[TopicPartition]Offset{}, awaitingSync: map[string]bool{}, stateMs: nowMs}
+		offsets: map[TopicPartition]Offset{}, awaitingSync: map[string]bool{}, committing: map[TopicPartition]int{},
+		stateMs: nowMs}
 }
 
 func (g *group) member(id string) *member {

@@ -1,8 +1,10 @@
 package group
 
 import (
+	"slices"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
 	"github.com/takhin-io/takhin/env"
@@ -60,6 +62,42 @@ func (l *fakeLog) Read(p int32, from int64, done func(env.Time, ReadResult)) {
 		}
 	}
 	done(*l.now, ReadResult{Batches: out, HighWatermark: l.next[p]})
+}
+
+// compact leaves each partition as Kafka's log cleaner does once
+// delete.retention.ms has passed: the latest record of each key, at its
+// offset, and no tombstone.
+func (l *fakeLog) compact() {
+	for p, batches := range l.parts {
+		type kept struct {
+			offset int64
+			r      kmsg.Record
+		}
+		latest := map[string]kept{}
+		for _, b := range batches {
+			recs, err := storage.ReadRecords(b)
+			if err != nil {
+				panic(err)
+			}
+			base := int64(storage.DecodeBatchHeader(b).BaseOffset)
+			for _, r := range recs {
+				latest[string(r.Key)] = kept{base + int64(r.OffsetDelta), r}
+			}
+		}
+		var out []kept
+		for _, k := range latest {
+			if k.r.Value != nil {
+				out = append(out, k)
+			}
+		}
+		slices.SortFunc(out, func(a, b kept) int { return int(a.offset - b.offset) })
+		l.parts[p] = nil
+		for _, k := range out {
+			b := storage.EncodeBatch([]kmsg.Record{{Key: k.r.Key, Value: k.r.Value}}, 0)
+			storage.AssignBatch(b, storage.Offset(k.offset), 0, 0, false)
+			l.parts[p] = append(l.parts[p], b)
+		}
+	}
 }
 
 // world is a coordinator over a fake log with a hand-driven clock.

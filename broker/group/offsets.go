@@ -91,14 +91,22 @@ func (c *Coordinator) Commit(now env.Time, a CommitArgs, respond func([]int16)) 
 		c.append(s.partition, batch(now.WallMs, recs), func(env.Time, int16) {})
 		return
 	}
-	g.pendingCommits++
+	for _, i := range written {
+		g.committing[a.Offsets[i].TopicPartition]++
+	}
 	c.append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {
-		g.pendingCommits--
 		code = storeError(code)
 		for _, i := range written {
+			tp := a.Offsets[i].TopicPartition
+			if g.committing[tp]--; g.committing[tp] == 0 {
+				delete(g.committing, tp)
+			}
 			codes[i] = code
+			// A group deleted meanwhile (its tombstones cover this
+			// commit) does not get it back; the commit is answered as its
+			// write went, as Kafka answers it.
 			if code == 0 && s.groups[g.id] == g {
-				g.offsets[a.Offsets[i].TopicPartition] = toOffset(a.Offsets[i], now.WallMs, a.RetentionMs)
+				g.offsets[tp] = toOffset(a.Offsets[i], now.WallMs, a.RetentionMs)
 			}
 		}
 		respond(codes)

@@ -6,7 +6,8 @@ package group
 // through a rebalance they miss; a static instance replaced twice while
 // the first replacement is stored fences the first; a failed replacement
 // keeps the member's session timer; the expiry pass never tombstones a
-// group with a commit in flight; heartbeats do not grow the timer heap.
+// group with a commit in flight; heartbeats do not grow the timer heap;
+// DeleteGroups tombstones the offsets of commits still in flight.
 
 import (
 	"testing"
@@ -169,5 +170,65 @@ func TestLiveGroupOffsetsOfUnsubscribedTopicsExpire(t *testing.T) {
 	got, _ := w.c.Fetch("g", []TopicPartition{kept, old})
 	if w.state("g") != "Stable" || got[0].Offset.Offset != 1 || got[1].Offset.Offset != -1 {
 		t.Fatalf("offsets after retention: %+v", got)
+	}
+}
+
+// DeleteGroups while an OffsetCommit of the group is in flight tombstones
+// that commit's partitions too, as Kafka 4.0's deleteAllOffsets does (its
+// offsets map holds uncommitted commits). The commit's record precedes
+// the tombstones in the log: without its own tombstone, once compaction
+// has dropped the group's, a restart loads it and the deleted group comes
+// back. The commit is answered as its write went (Kafka answers NONE) and
+// is not put back in memory. The other orders (the commit durable or
+// failed before the deletion, or failing after it) end the same way.
+func TestDeleteGroupsCoversCommitsInFlight(t *testing.T) {
+	tp0, tp1 := TopicPartition{"t", 0}, TopicPartition{"t", 1}
+	for _, c := range []struct {
+		name    string
+		earlier bool  // tp0 was committed before
+		first   bool  // tp1's commit completes before DeleteGroups
+		fail    int16 // tp1's write fails with this code
+		want    int16 // tp1's commit is answered this
+	}{
+		{"the group's first commit in flight", false, false, 0, 0},
+		{"a commit in flight beside an earlier one", true, false, 0, 0},
+		{"the commit durable first", true, true, 0, 0},
+		{"the commit failing in flight", true, false, kerr.KafkaStorageError.Code, kerr.NotCoordinator.Code},
+		{"the commit failed first", false, true, kerr.KafkaStorageError.Code, kerr.NotCoordinator.Code},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t)
+			commit := func(tp TopicPartition, offset int64, codes *[]int16) {
+				w.c.Commit(w.now, CommitArgs{Group: "s", Generation: -1, Offsets: []CommitOffset{{TopicPartition: tp, Offset: offset}}},
+					func(got []int16) { *codes = got })
+			}
+			var earlier, codes, deleted []int16
+			if c.earlier {
+				commit(tp0, 1, &earlier)
+			}
+			w.log.auto, w.log.failNext = false, c.fail
+			commit(tp1, 2, &codes)
+			if c.first {
+				w.log.settle()
+			}
+			w.c.Delete(w.now, []string{"s"}, func(got []int16) { deleted = got })
+			w.log.settle()
+			w.log.auto = true
+			if len(codes) != 1 || codes[0] != c.want || len(deleted) != 1 || deleted[0] != 0 {
+				t.Fatalf("commit %v (want %d), delete %v", codes, c.want, deleted)
+			}
+			gone := func(when string) {
+				got, _ := w.c.Fetch("s", []TopicPartition{tp0, tp1})
+				if w.state("s") != "Dead" || got[0].Offset.Offset != -1 || got[1].Offset.Offset != -1 {
+					t.Fatalf("%s: the deleted group is %s with offsets %+v", when, w.state("s"), got)
+				}
+			}
+			gone("in memory")
+			w.start()
+			gone("after a restart")
+			w.log.compact()
+			w.start()
+			gone("after compaction and a restart")
+		})
 	}
 }
