@@ -68,21 +68,22 @@ var (
 
 // compareReport is everything --compare measured (its JSON).
 type compareReport struct {
-	Scale              float64        `json:"scale"`
-	References         string         `json:"references"` // where the references ran: process or in-process
-	Codec              string         `json:"codec"`
-	Partitions         int            `json:"partitions"`
-	LingerMs           int            `json:"linger_ms"`
-	MaxBufferedRecords int            `json:"max_buffered_records"`
-	BatchBytesMax      int            `json:"batch_bytes_max"`
-	Fsync              fsyncResult    `json:"fsync"`
-	Brokers            []brokerInfo   `json:"brokers"`
-	Runs               []compareRun   `json:"runs"`
-	Latency            []latencyRun   `json:"latency"`
-	Targets            []targetResult `json:"targets"`
-	Errors             []string       `json:"errors,omitempty"`
-	workloads          []workload     // the throughput workloads, in order
-	latencyWorkload    workload       // the fixed-rate run
+	Scale              float64         `json:"scale"`
+	References         string          `json:"references"` // where the references ran: process or in-process
+	Codec              string          `json:"codec"`
+	Partitions         int             `json:"partitions"`
+	LingerMs           int             `json:"linger_ms"`
+	MaxBufferedRecords int             `json:"max_buffered_records"`
+	BatchBytesMax      int             `json:"batch_bytes_max"`
+	Fsync              fsyncResult     `json:"fsync"`
+	PageCache          pageCacheResult `json:"page_cache"`
+	Brokers            []brokerInfo    `json:"brokers"`
+	Runs               []compareRun    `json:"runs"`
+	Latency            []latencyRun    `json:"latency"`
+	Targets            []targetResult  `json:"targets"`
+	Errors             []string        `json:"errors,omitempty"`
+	workloads          []workload      // the throughput workloads, in order
+	latencyWorkload    workload        // the fixed-rate run
 }
 
 type brokerInfo struct {
@@ -150,6 +151,9 @@ func runCompare(ctx context.Context, f benchFlags, stdout, stderr io.Writer) int
 	}
 	if rep.Fsync.WriteMBps, err = probeBandwidth(root); err != nil {
 		rep.Errors = append(rep.Errors, "bandwidth probe: "+err.Error())
+	}
+	if rep.PageCache, err = probePageCache(root, f.scale); err != nil {
+		rep.Errors = append(rep.Errors, "page cache probe: "+err.Error())
 	}
 	for _, start := range compareStarters(f, root) {
 		measureBroker(ctx, rep, f, start, stderr)

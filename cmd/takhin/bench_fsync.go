@@ -88,3 +88,66 @@ func probeFsync(dir string, samples int) (fsyncResult, error) {
 	res.Samples, res.P50Ms, res.P99Ms, res.MaxMs = lat.Samples, lat.P50Ms, lat.P99Ms, lat.MaxMs
 	return res, nil
 }
+
+// pageCacheResult is what writing into the page cache costs this process
+// in CPU: the same Bytes (200 MiB at scale 1) written to each of
+// pageCacheProbeFiles new
+// files that are kept (so each takes pages no other file gave back), then
+// once more after they are removed (so it may reuse theirs). A broker's
+// log grows by taking new pages. On most machines the rounds cost alike;
+// on a VM that returns freed memory to its host (Linux free page
+// reporting, as on this project's Firecracker VMs) a page the guest has
+// not touched lately costs a fault in the host, and the kept rounds cost
+// several times the reused one once recently freed memory runs out.
+type pageCacheResult struct {
+	Bytes       int       `json:"bytes"`
+	KeptCPUMs   []float64 `json:"kept_cpu_ms"`
+	ReusedCPUMs float64   `json:"reused_cpu_ms"`
+}
+
+const pageCacheProbeBytes, pageCacheProbeFiles = 200 << 20, 4
+
+// probePageCache measures a pageCacheResult in dir (no syncs: the page
+// cache alone) at the bench's scale, removing its files after.
+func probePageCache(dir string, scale float64) (pageCacheResult, error) {
+	res := pageCacheResult{Bytes: max(1, int(min(scale, 1)*pageCacheProbeBytes)/bandwidthProbeChunk) * bandwidthProbeChunk}
+	chunk := make([]byte, bandwidthProbeChunk)
+	round := func(name string) (float64, func(), error) {
+		f, done, err := probeFile(dir, name)
+		if err != nil {
+			return 0, nil, err
+		}
+		start, _ := selfCPU()
+		for n := 0; n < res.Bytes && err == nil; n += len(chunk) {
+			_, err = f.Write(chunk)
+		}
+		end, _ := selfCPU()
+		return float64(end-start) / 1e6, done, err
+	}
+	var kept []func()
+	defer func() {
+		for _, done := range kept {
+			done()
+		}
+	}()
+	for i := range pageCacheProbeFiles {
+		ms, done, err := round(fmt.Sprintf("page-cache-probe-%d", i))
+		if done != nil {
+			kept = append(kept, done)
+		}
+		if err != nil {
+			return res, err
+		}
+		res.KeptCPUMs = append(res.KeptCPUMs, ms)
+	}
+	for _, done := range kept {
+		done()
+	}
+	kept = nil
+	ms, done, err := round("page-cache-probe-reused")
+	if done != nil {
+		done()
+	}
+	res.ReusedCPUMs = ms
+	return res, err
+}

@@ -77,7 +77,12 @@ func writeCompareText(out io.Writer, rep *compareReport) {
 	f := rep.Fsync
 	fmt.Fprintf(out, "  fsync    4 KiB append + fsync x %d in %s: p50 %.3f ms  p99 %.3f ms  max %.3f ms\n",
 		f.Samples, f.Dir, f.P50Ms, f.P99Ms, f.MaxMs)
-	fmt.Fprintf(out, "  disk     256 MiB in 1 MiB appends, each fsynced: %.0f MB/s\n\n", f.WriteMBps)
+	fmt.Fprintf(out, "  disk     256 MiB in 1 MiB appends, each fsynced: %.0f MB/s\n", f.WriteMBps)
+	if pc := rep.PageCache; len(pc.KeptCPUMs) > 0 {
+		fmt.Fprintf(out, "  page cache  CPU to write %d MiB (unsynced) to each of %d new files, kept: %s ms; to one more after removing them: %.0f ms\n",
+			pc.Bytes>>20, len(pc.KeptCPUMs), joinMs(pc.KeptCPUMs), pc.ReusedCPUMs)
+	}
+	fmt.Fprintln(out)
 	writeRuns(out, rep)
 	writeRatios(out, rep)
 	writeLatencies(out, rep)
@@ -181,4 +186,12 @@ func writeLatencies(out io.Writer, rep *compareReport) {
 		}
 	}
 	fmt.Fprintln(out)
+}
+
+func joinMs(ms []float64) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = fmt.Sprintf("%.0f", m)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -2,7 +2,7 @@ package main
 
 // Goal: keep `takhin bench` working. A tiny --compare runs end to end
 // (every broker starts, every consume verifies, the JSON parses and holds
-// every run, latency and target); CPU time is read from this process and
+// every run, latency and target, the page cache probe its rounds); CPU time is read from this process and
 // from a process's threads, and the goal's CPU arithmetic adds up; a single run against kfake produces,
 // consumes and verifies; bad flags are refused; the value codec catches
 // corruption; the ceiling counts records from batch headers; the disk
@@ -45,6 +45,9 @@ func TestBenchCompareTiny(t *testing.T) {
 	}
 	if len(rep.Brokers) != 4 || rep.Fsync.Samples != 20 || len(rep.Errors) != 0 {
 		t.Fatalf("brokers %+v, fsync %+v, errors %v", rep.Brokers, rep.Fsync, rep.Errors)
+	}
+	if pc := rep.PageCache; pc.Bytes != 1<<20 || len(pc.KeptCPUMs) != pageCacheProbeFiles {
+		t.Errorf("page cache probe %+v, want %d rounds of 1 MiB at this scale", pc, pageCacheProbeFiles)
 	}
 	if want := 4 * len(compareSizes) * len(compareAcks); len(rep.Runs) != want {
 		t.Fatalf("%d runs, want %d", len(rep.Runs), want)
