@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/takhin-io/takhin/env"
+	"github.com/takhin-io/takhin/internal/assert"
 )
 
 // Description is a DescribeGroups answer for one group.
@@ -108,8 +109,10 @@ func sortedGroupIDs(s *shard) []string {
 
 // Delete handles DeleteGroups: each group must exist and be Empty; its
 // offsets (with those of its commits still in flight) and metadata are
-// tombstoned and it is gone. respond gets one
-// code per group once every deletion is durable.
+// tombstoned, and it is gone once the tombstones are durable. A failed
+// write leaves it as it was, as Kafka 4.0's coordinator runtime reverts
+// its state when a write fails. respond gets one code per group once
+// every deletion is durable or failed.
 func (c *Coordinator) Delete(now env.Time, groupIDs []string, respond func([]int16)) {
 	c.enter()
 	defer c.leave()
@@ -127,11 +130,13 @@ func (c *Coordinator) Delete(now env.Time, groupIDs []string, respond func([]int
 			codes[i] = code
 			continue
 		}
-		g.state = Dead
-		delete(s.groups, id)
+		g.deleting = true
 		waiting++
 		c.append(s.partition, batch(now.WallMs, tombstones(g)), func(_ env.Time, code int16) {
-			codes[i] = storeError(code)
+			if codes[i] = storeError(code); codes[i] == 0 {
+				c.removeGroup(s, g)
+			}
+			g.deleting = false
 			doneOne()
 		})
 	}
@@ -150,10 +155,19 @@ func (c *Coordinator) deletable(id string) (*shard, *group, int16) {
 	switch {
 	case g == nil || g.state == Dead:
 		return nil, nil, kerr.GroupIDNotFound.Code
+	case g.deleting:
+		return nil, nil, kerr.CoordinatorNotAvailable.Code // the answer depends on that deletion's write
 	case g.state != Empty:
 		return nil, nil, kerr.NonEmptyGroup.Code
 	}
 	return s, g, 0
+}
+
+// removeGroup drops g, whose tombstones are durable.
+func (c *Coordinator) removeGroup(s *shard, g *group) {
+	assert.That(s.groups[g.id] == g && g.state == Empty, "a group deleted while its deletion was written")
+	g.state = Dead
+	delete(s.groups, g.id)
 }
 
 // tombstones deletes every offset of g, those of its commits in flight
@@ -181,36 +195,66 @@ func tombstones(g *group) []kmsg.Record {
 // it became Empty; a simple group's (no protocol type) each that long
 // after its commit, and so do a live consumer group's offsets of topics
 // it no longer subscribes to. An Empty group left with no offsets is
-// deleted.
+// deleted. Memory changes once the tombstones are durable, as for
+// DeleteGroups: a failed write leaves everything as the log has it, for
+// the next pass.
 func (c *Coordinator) expireOffsets(now env.Time, s *shard) {
-	retention := c.cfg.OffsetsRetentionMs
 	var recs []kmsg.Record
+	var exps []expiry
 	for _, id := range sortedGroupIDs(s) {
 		g := s.groups[id]
-		if len(g.committing) > 0 {
+		if len(g.committing) > 0 || g.deleting {
 			continue
 		}
-		gone := expired(g, now.WallMs, retention)
-		for _, tp := range gone {
-			delete(g.offsets, tp)
+		e := expiry{g: g, gone: expired(g, now.WallMs, c.cfg.OffsetsRetentionMs)}
+		for _, tp := range e.gone {
 			recs = append(recs, record(offsetKey(id, tp), nil))
 		}
-		if g.state == Empty && len(g.offsets) == 0 && len(g.pending) == 0 {
-			g.state = Dead
-			delete(s.groups, id)
+		if g.state == Empty && len(e.gone) == len(g.offsets) && len(g.pending) == 0 {
+			e.drop, g.deleting = true, true
 			recs = append(recs, record(groupKey(id), nil))
+		}
+		if e.drop || len(e.gone) > 0 {
+			exps = append(exps, e)
 		}
 	}
 	if len(recs) > 0 {
-		c.log.Info("expired group offsets", zap.Int32("partition", s.partition), zap.Int("records", len(recs)))
+		c.log.Info("expiring group offsets", zap.Int32("partition", s.partition), zap.Int("records", len(recs)))
 		c.append(s.partition, batch(now.WallMs, recs), func(_ env.Time, code int16) {
 			if code != 0 {
 				c.log.Warn("writing expired offsets failed", zap.Int16("code", code))
+			}
+			for _, e := range exps {
+				c.expire(s, e, code == 0)
 			}
 		})
 	}
 	s.expireAt = now.Mono + c.cfg.OffsetsRetentionCheckMs*1_000_000
 	c.addTimer(timer{at: s.expireAt, kind: timerExpire, shard: s.partition})
+}
+
+// expiry is what one pass expires of one group: offsets, and the group
+// itself when drop.
+type expiry struct {
+	g    *group
+	gone []TopicPartition
+	drop bool
+}
+
+// expire applies e once its write completed, durable or not.
+func (c *Coordinator) expire(s *shard, e expiry, durable bool) {
+	if e.drop {
+		e.g.deleting = false
+	}
+	if !durable {
+		return
+	}
+	for _, tp := range e.gone {
+		delete(e.g.offsets, tp)
+	}
+	if e.drop {
+		c.removeGroup(s, e.g)
+	}
 }
 
 // Counts returns how many groups each state holds, over the loaded shards

@@ -119,6 +119,11 @@ type group struct {
 	// before its tombstones in the log (Kafka 4.0's deleteAllOffsets sees
 	// uncommitted offsets).
 	committing map[TopicPartition]int
+	// deleting: a deletion's tombstones are being written. The group
+	// stays as the log has it until they are durable (reads see it
+	// unchanged; a failed write leaves it so); requests that would
+	// change it meanwhile are answered COORDINATOR_NOT_AVAILABLE.
+	deleting bool
 }
 
 func newGroup(id string, nowMs int64) *group {

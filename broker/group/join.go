@@ -74,14 +74,14 @@ func (c *Coordinator) Join(now env.Time, a JoinArgs, respond func(JoinResult)) {
 		s.groups[a.Group] = g
 	}
 	switch {
-	case g.state == Dead:
+	case g.state == Dead || g.deleting:
 		fail(kerr.CoordinatorNotAvailable.Code)
 	case a.MemberID == "":
 		c.joinUnknown(now, s, g, a, respond)
 	default:
 		c.joinKnown(now, s, g, a, respond)
 	}
-	if g.state == Empty && g.generation == 0 && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 {
+	if g.state == Empty && g.generation == 0 && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 && !g.deleting {
 		delete(s.groups, g.id) // created by a join that failed: nothing to keep
 	}
 }

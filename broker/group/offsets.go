@@ -163,7 +163,7 @@ func (c *Coordinator) commitTarget(now env.Time, a CommitArgs) (*shard, *group, 
 		return nil, nil, kerr.GroupIDNotFound.Code
 	case g == nil:
 		return nil, nil, kerr.IllegalGeneration.Code
-	case g.state == Dead:
+	case g.state == Dead || g.deleting:
 		return nil, nil, kerr.CoordinatorNotAvailable.Code
 	case a.Generation < 0 && g.state == Empty:
 		return s, g, 0 // a simple consumer (or an admin client)
@@ -243,6 +243,10 @@ func (c *Coordinator) DeleteOffsets(now env.Time, groupID string, tps []TopicPar
 	g := s.groups[groupID]
 	if g == nil || g.state == Dead {
 		respond(kerr.GroupIDNotFound.Code, codes)
+		return
+	}
+	if g.deleting {
+		respond(kerr.CoordinatorNotAvailable.Code, codes)
 		return
 	}
 	topics, known := g.subscribed()

@@ -118,7 +118,7 @@ func (c *Coordinator) memberCheck(groupID, memberID string, instanceID *string, 
 	switch {
 	case g == nil:
 		return s, nil, nil, kerr.UnknownMemberID.Code
-	case g.state == Dead:
+	case g.state == Dead || g.deleting:
 		return s, g, nil, kerr.CoordinatorNotAvailable.Code
 	}
 	m, code := validateMember(g, memberID, instanceID)
@@ -183,7 +183,7 @@ func (c *Coordinator) Leave(now env.Time, groupID string, members []LeaveMember)
 		}
 		return 0, codes
 	}
-	if g.state == Dead {
+	if g.state == Dead || g.deleting {
 		return kerr.CoordinatorNotAvailable.Code, codes
 	}
 	for i, lm := range members {
