@@ -25,14 +25,9 @@ func (t TopicConfigs) Check(configs []controller.ConfigEntry) error {
 	return ValidateTopicConfigs(overridesMap(configs))
 }
 
-// Effective resolves a topic's overrides. Overrides in the image were
-// validated when they were written; one that no longer resolves (a
-// config Takhin later stopped accepting) falls back to the defaults.
+// Effective resolves a topic's overrides (see EffectiveTopic).
 func (t TopicConfigs) Effective(overrides []controller.ConfigEntry) broker.TopicConfig {
-	r, err := TopicConfig(t.Broker, overridesMap(overrides))
-	if err != nil {
-		r, _ = TopicConfig(t.Broker, nil)
-	}
+	r := EffectiveTopic(t.Broker, overridesMap(overrides))
 	return broker.TopicConfig{
 		MaxMessageBytes: r.MaxMessageBytes, LogAppendTime: r.LogAppendTime,
 		TimestampBeforeMaxMs: r.TimestampBeforeMaxMs, TimestampAfterMaxMs: r.TimestampAfterMaxMs,
@@ -48,10 +43,7 @@ func (t TopicConfigs) Effective(overrides []controller.ConfigEntry) broker.Topic
 
 // Describe lists every described topic config with its value and source.
 func (t TopicConfigs) Describe(overrides []controller.ConfigEntry) []broker.DescribedConfig {
-	r, err := TopicConfig(t.Broker, overridesMap(overrides))
-	if err != nil {
-		r, _ = TopicConfig(t.Broker, nil)
-	}
+	r := EffectiveTopic(t.Broker, overridesMap(overrides))
 	var out []broker.DescribedConfig
 	for _, e := range r.Entries() {
 		if !e.Row.Described() {

@@ -62,21 +62,16 @@ func (b *Broker) brokerSynonyms(names []string, perBroker bool) []SynonymEntry {
 // overrides, resolved against b (its dynamic layers included): the value,
 // its source, and as synonyms the override then every broker synonym's
 // value in Kafka's order (dynamic for this node, dynamic default, static,
-// default). Overrides that no longer resolve fall back to the defaults,
-// as Effective does.
+// default). The overrides resolve as EffectiveTopic resolves them.
 func DescribeTopic(b *Broker, overrides map[string]string) []Described {
-	r, err := TopicConfig(b, overrides)
-	if err != nil {
-		r, _ = TopicConfig(b, nil)
-		overrides = nil
-	}
+	r := EffectiveTopic(b, overrides)
 	var out []Described
 	for _, e := range r.Entries() {
 		if !e.Row.Described() {
 			continue
 		}
 		d := Described{Row: e.Row, Value: e.Value, Source: e.Source}
-		if _, ok := overrides[e.Row.Name]; ok {
+		if e.Source == SourceTopic {
 			d.Synonyms = append(d.Synonyms, SynonymEntry{Name: e.Row.Name, Value: e.Value.String(), Source: SourceTopic})
 		}
 		names := make([]string, len(e.Row.Synonyms))

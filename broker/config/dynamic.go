@@ -77,8 +77,12 @@ func Dynamic(name string) bool {
 // layered above its static ones: node (this node's) over cluster (the
 // cluster-wide default). Entries were validated when they were written;
 // one that no longer parses or is no longer dynamic is ignored, and if
-// the layers together no longer resolve every topic default, b is
-// returned unchanged. b itself is never modified.
+// the layers together no longer resolve every topic default (a value that
+// converts outside a topic config's range), b is returned unchanged.
+// Defaults that merely conflict (min.compaction.lag.ms above
+// max.compaction.lag.ms, after a static config changed under a dynamic
+// one) are kept, as Kafka keeps them: only an alter validates the pair.
+// b itself is never modified.
 func (b *Broker) WithDynamic(node, cluster map[string]string) *Broker {
 	if len(node) == 0 && len(cluster) == 0 {
 		return b
@@ -86,7 +90,7 @@ func (b *Broker) WithDynamic(node, cluster map[string]string) *Broker {
 	nb := *b
 	nb.dynamicNode, nb.dynamicCluster = parseDynamic(node), parseDynamic(cluster)
 	nb.fill()
-	if _, err := TopicConfig(&nb, nil); err != nil {
+	if _, err := resolveTopic(&nb, nil); err != nil {
 		return b
 	}
 	return &nb

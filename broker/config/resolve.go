@@ -159,13 +159,55 @@ func checkCompactionLags(lo, hi Value) error {
 // else its own default. The overrides come from the metadata image, so
 // internal knobs are accepted; unknown, invalid or unsupported ones are
 // errors, as are broker values that convert outside the topic config's
-// range.
+// range and min.compaction.lag.ms above max.compaction.lag.ms. It is the
+// validating form; what a stored topic runs with is EffectiveTopic's.
 func TopicConfig(b *Broker, overrides map[string]string) (Resolved, error) {
-	assert.That(b != nil, "TopicConfig needs the broker config")
 	parsed, err := parseConfigs(Topics, overrides, false)
 	if err != nil {
 		return Resolved{}, err
 	}
+	r, err := resolveTopic(b, parsed)
+	if err != nil {
+		return Resolved{}, err
+	}
+	lo, _ := r.Entry("min.compaction.lag.ms")
+	hi, _ := r.Entry("max.compaction.lag.ms")
+	if err := checkCompactionLags(lo.Value, hi.Value); err != nil {
+		return Resolved{}, err
+	}
+	return r, nil
+}
+
+// EffectiveTopic is what a topic with these stored overrides runs with
+// and DescribeConfigs shows. The overrides were validated when they were
+// written, so nothing here refuses them whole, as Kafka's
+// LogConfig.fromProps does not: an override that no longer parses (a
+// value Takhin later stopped accepting) is dropped alone, and
+// min.compaction.lag.ms above max.compaction.lag.ms (a broker default
+// changed under a topic's override) is kept as it is. Dropping every
+// override instead would turn a topic's retention.ms=-1 or
+// cleanup.policy=compact into the broker's defaults, and delete its data.
+func EffectiveTopic(b *Broker, overrides map[string]string) Resolved {
+	kept := make(map[string]Value, len(overrides))
+	for _, name := range slices.Sorted(maps.Keys(overrides)) {
+		parsed, err := parseConfigs(Topics, map[string]string{name: overrides[name]}, false)
+		if err == nil {
+			kept[name] = parsed[name]
+		}
+	}
+	r, err := resolveTopic(b, kept)
+	if err != nil {
+		// Only broker values convert here, and the broker config resolved
+		// every topic default when it was loaded or layered (WithDynamic).
+		assert.Failf("the broker config no longer resolves topic defaults: %v", err)
+	}
+	return r
+}
+
+// resolveTopic resolves every topic config over parsed overrides (see
+// TopicConfig), without checking configs against one another.
+func resolveTopic(b *Broker, parsed map[string]Value) (Resolved, error) {
+	assert.That(b != nil, "resolving topic configs needs the broker config")
 	r := Resolved{entries: make([]Entry, 0, len(Topics.rows))}
 	for _, row := range Topics.rows {
 		e, err := resolveTopicEntry(b, row, parsed)
@@ -175,11 +217,6 @@ func TopicConfig(b *Broker, overrides map[string]string) (Resolved, error) {
 		r.entries = append(r.entries, e)
 	}
 	r.fill()
-	lo, _ := r.Entry("min.compaction.lag.ms")
-	hi, _ := r.Entry("max.compaction.lag.ms")
-	if err := checkCompactionLags(lo.Value, hi.Value); err != nil {
-		return Resolved{}, err
-	}
 	return r, nil
 }
 
