@@ -115,6 +115,17 @@ func oneDirectory() Validator {
 	}}
 }
 
+// oneReplica is Takhin's Limit on default.replication.factor: a single
+// node holds one replica of every partition.
+func oneReplica() Validator {
+	return Validator{text: "1 (one node)", check: func(v Value) string {
+		if v.Int() != 1 {
+			return "Takhin is a single node: every topic has one replica"
+		}
+		return ""
+	}}
+}
+
 // nonEmpty refuses the empty string.
 func nonEmpty() Validator {
 	return Validator{text: "non-empty string", check: func(v Value) string {
