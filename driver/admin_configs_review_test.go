@@ -3,7 +3,8 @@
 // cluster-wide broker default that Kafka accepts and that conflicts with
 // one topic's override never drops that topic's other overrides (its
 // retention.ms=-1 and cleanup.policy=compact stay, before and after a
-// restart).
+// restart); the cluster-wide default resource ("") lists only its own
+// synonyms.
 package driver
 
 import (
@@ -38,4 +39,19 @@ func TestBrokerDefaultConflictKeepsTopicOverrides(t *testing.T) {
 	defer stopNode(t, n)
 	adm = newAdmin(t, n)
 	check()
+}
+
+func TestDescribeClusterDefaultSynonyms(t *testing.T) {
+	n := startConfigNode(t, t.TempDir()) // log.retention.ms=86400000 static
+	defer stopNode(t, n)
+	ctx, adm := testCtx(t), newAdmin(t, n)
+	rs, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: "log.retention.ms", Value: kadm.StringPtr("120000")}})
+	wantAlterErr(t, rs, err, nil, "")
+	rcs, err := adm.DescribeBrokerConfigs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := configOf(t, rcs, "", "log.retention.ms")
+	wantValue(t, c, "120000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+	wantSynonyms(t, c, "log.retention.ms=120000/DYNAMIC_DEFAULT_BROKER_CONFIG")
 }

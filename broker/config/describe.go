@@ -89,8 +89,8 @@ func DescribeTopic(b *Broker, overrides map[string]string) []Described {
 // default (only the configs set there, as Kafka answers the resource
 // named ""). Synonyms follow Kafka's brokerConfigSynonyms chains
 // (log.retention.{ms,minutes,hours} and the like), starting at the
-// config itself; without perBroker, this node's dynamic values are left
-// out.
+// config itself; without perBroker, only the cluster-wide dynamic values
+// are listed, as Kafka's createBrokerConfigEntry filters them.
 func DescribeBroker(b *Broker, perBroker bool) []Described {
 	var out []Described
 	for _, row := range Brokers.rows {
@@ -108,6 +108,9 @@ func DescribeBroker(b *Broker, perBroker bool) []Described {
 			d.Value = v
 		}
 		syns := b.brokerSynonyms(brokerChain(row.Name), perBroker)
+		if !perBroker {
+			syns = slices.DeleteFunc(syns, func(s SynonymEntry) bool { return s.Source != SourceDynamicDefaultBroker })
+		}
 		if i := slices.IndexFunc(syns, func(s SynonymEntry) bool { return s.Name == row.Name }); i >= 0 {
 			d.Synonyms = syns[i:]
 			d.Source = d.Synonyms[0].Source
