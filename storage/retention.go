@@ -11,46 +11,49 @@ type RetentionPolicy struct {
 }
 
 // DeletableSegments returns how many leading segments may be deleted,
-// following Kafka's UnifiedLog.deletableSegments: walking from the oldest,
-// a segment goes while the offset after it is at or below the high
-// watermark and it is past retention.ms (its largest timestamp is older
-// than now − retention.ms) or the log minus it is still at least
-// retention.bytes, or it lies entirely below the log start offset. The
-// three passes Kafka runs in turn each delete a prefix, so together they
-// delete the longest of the three. Unlike Kafka, the active segment is never
+// following Kafka's UnifiedLog.deleteOldSegments: three passes run one
+// after the other, each deleting segments from the first one the passes
+// before it left, while the offset after the segment is at or below the
+// high watermark and the pass's rule holds: the segment lies entirely
+// below the log start offset; then the log minus it is still at least
+// retention.bytes; then it is past retention.ms (its largest timestamp is
+// older than now − retention.ms). So a segment an earlier pass deletes
+// never stops a later pass. Unlike Kafka, the active segment is never
 // deleted (Kafka rolls a new one to delete it): it goes once it rolls.
 func DeletableSegments(segs []SegmentInfo, logStart Offset, p RetentionPolicy) int {
-	var size int64
-	for _, s := range segs {
-		size += s.SizeBytes
+	n := deletablePrefix(segs, 0, p, func(i int) bool { return segs[i+1].Base <= logStart })
+	if p.RetentionBytes >= 0 {
+		var size int64
+		for _, s := range segs[n:] {
+			size += s.SizeBytes
+		}
+		diff := size - p.RetentionBytes
+		n = deletablePrefix(segs, n, p, func(i int) bool {
+			if diff-segs[i].SizeBytes < 0 {
+				return false
+			}
+			diff -= segs[i].SizeBytes
+			return true
+		})
 	}
-	byTime, bySize, byStart := 0, 0, 0
-	diff := size - p.RetentionBytes
-	timeOn, sizeOn, startOn := p.RetentionMs >= 0, p.RetentionBytes >= 0, true
-	for i, s := range segs {
-		if s.Active || i+1 >= len(segs) || segs[i+1].Base > p.HighWatermark {
-			break
-		}
-		largest := s.LargestTimestamp
-		if largest < 0 {
-			largest = s.CreatedMs
-		}
-		timeOn = timeOn && (p.NowMs-largest > p.RetentionMs || simbug.Active(simbug.RetentionIgnoresTime))
-		sizeOn = sizeOn && diff-s.SizeBytes >= 0
-		startOn = startOn && segs[i+1].Base <= logStart
-		if sizeOn {
-			diff -= s.SizeBytes
-			bySize = i + 1
-		}
-		if timeOn {
-			byTime = i + 1
-		}
-		if startOn {
-			byStart = i + 1
-		}
-		if !timeOn && !sizeOn && !startOn {
-			break
-		}
+	if p.RetentionMs >= 0 {
+		n = deletablePrefix(segs, n, p, func(i int) bool {
+			largest := segs[i].LargestTimestamp
+			if largest < 0 {
+				largest = segs[i].CreatedMs
+			}
+			return p.NowMs-largest > p.RetentionMs || simbug.Active(simbug.RetentionIgnoresTime)
+		})
 	}
-	return max(byTime, bySize, byStart)
+	return n
+}
+
+// deletablePrefix extends the deletable prefix of n segments while the
+// next one is not the active one, ends at or below the high watermark,
+// and may go by rule (called once per segment, in order).
+func deletablePrefix(segs []SegmentInfo, n int, p RetentionPolicy, rule func(i int) bool) int {
+	for n+1 < len(segs) && !segs[n].Active && segs[n+1].Base <= p.HighWatermark && rule(n) {
+		n++
+	}
+	return n
 }

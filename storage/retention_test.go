@@ -41,3 +41,36 @@ func TestDeletableSegments(t *testing.T) {
 		})
 	}
 }
+
+// Kafka's deleteOldSegments runs its three passes one after the other (log
+// start, then retention.bytes, then retention.ms), each from the first
+// segment the previous ones left: a segment an earlier pass deleted does
+// not stop a later one.
+func TestDeletableSegmentsChainsPasses(t *testing.T) {
+	// [0,10) is young, the two after it are old.
+	segs := []SegmentInfo{
+		{Base: 0, Next: 10, SizeBytes: 300, LargestTimestamp: 4900},
+		{Base: 10, Next: 20, SizeBytes: 100, LargestTimestamp: 1000},
+		{Base: 20, Next: 30, SizeBytes: 100, LargestTimestamp: 1000},
+		{Base: 30, Next: 35, SizeBytes: 100, LargestTimestamp: 4950, Active: true},
+	}
+	off := int64(-1)
+	cases := []struct {
+		name  string
+		start Offset
+		p     RetentionPolicy
+		want  int
+	}{
+		{"time goes on past a segment below the log start", 10, RetentionPolicy{1000, off, 35, 5000}, 3},
+		{"time goes on past a segment retention.bytes took", 0, RetentionPolicy{1000, 300, 35, 5000}, 3},
+		{"size counts what the log start pass left", 10, RetentionPolicy{off, 150, 35, 5000}, 2},
+		{"the high watermark still bounds every pass", 10, RetentionPolicy{1000, off, 20, 5000}, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := DeletableSegments(segs, c.start, c.p); got != c.want {
+				t.Fatalf("got %d, want %d", got, c.want)
+			}
+		})
+	}
+}
