@@ -122,13 +122,13 @@ var brokerRows = []Row{
 		Valid: nonEmpty(), Limit: oneDirectory(), Takhin: Honoured,
 		Doc:  "The data directories (comma-separated); beats log.dir.",
 		Note: "one directory only: Takhin keeps all data in one place"},
-	{Name: "listeners", Scope: ScopeBroker, Type: typeString, Default: "PLAINTEXT://:9092",
+	{Name: "listeners", Scope: ScopeBroker, Type: typeString, Default: "PLAINTEXT://127.0.0.1:9092", KafkaDefault: "PLAINTEXT://:9092",
 		Valid: listeners(), Limit: onePlaintextListener(), Takhin: Honoured,
-		Doc:  "The address the Kafka listener binds (an empty host: every interface).",
-		Note: "one PLAINTEXT listener; TLS and SASL are not implemented"},
+		Doc:  "The address the Kafka listener binds (an empty host: every interface); takhin serve --kafka-addr beats it.",
+		Note: "one PLAINTEXT listener; TLS and SASL are not implemented; Takhin's default binds loopback only, as there is no authentication yet"},
 	{Name: "advertised.listeners", Scope: ScopeBroker, Type: typeString, NoDefault: true,
 		Valid: listeners(), Limit: onePlaintextListener(), Takhin: Honoured,
-		Doc:  "The address clients are told to connect to (unset: listeners).",
+		Doc:  "The address clients are told to connect to (unset: listeners); takhin serve --advertised-kafka-addr beats it.",
 		Note: "one PLAINTEXT listener; TLS and SASL are not implemented"},
 
 	// Topics.

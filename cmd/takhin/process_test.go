@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -292,5 +294,53 @@ func TestZeroConfig(t *testing.T) {
 	srv.signal(syscall.SIGTERM)
 	if code := srv.waitExit(procExitWithin); code != 0 {
 		t.Errorf("SIGTERM: exit code %d, want 0", code)
+	}
+}
+
+// TestListenersFromTheConfigFile: with no --kafka-addr, the file's
+// listeners is bound and its advertised.listeners is what Metadata tells
+// clients; DescribeConfigs reports both as the file set them.
+func TestListenersFromTheConfigFile(t *testing.T) {
+	port := procFreePort(t)
+	listen := fmt.Sprintf("PLAINTEXT://127.0.0.1:%d", port)
+	adv := fmt.Sprintf("PLAINTEXT://localhost:%d", port)
+	cfg := filepath.Join(t.TempDir(), "takhin.yaml")
+	if err := os.WriteFile(cfg, []byte("listeners: "+listen+"\nadvertised.listeners: "+adv+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := procLaunch(t, t.TempDir(), "serve", "--data-dir", t.TempDir(), "--config", cfg)
+	srv.addr = fmt.Sprintf("127.0.0.1:%d", port)
+	srv.waitReady()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(srv.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	md, err := adm.BrokerMetadata(ctx)
+	if err != nil || len(md.Brokers) != 1 || md.Brokers[0].Host != "localhost" || md.Brokers[0].Port != int32(port) {
+		t.Fatalf("metadata brokers %+v (%v), want localhost:%d from advertised.listeners", md.Brokers, err, port)
+	}
+	configs, err := adm.DescribeBrokerConfigs(ctx, md.Brokers[0].NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := configs.On(fmt.Sprint(md.Brokers[0].NodeID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"listeners": listen, "advertised.listeners": adv}
+	for _, c := range rc.Configs {
+		if w, ok := want[c.Key]; ok {
+			if c.Value == nil || *c.Value != w {
+				t.Errorf("%s = %v, want %s", c.Key, c.Value, w)
+			}
+			delete(want, c.Key)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("DescribeConfigs left out %v", want)
 	}
 }

@@ -76,6 +76,12 @@ func loadConfig(f serveFlags) (*config.Broker, string, error) {
 	if f.set["data-dir"] {
 		flags["log.dirs"] = f.dataDir
 	}
+	if f.set["kafka-addr"] {
+		flags["listeners"] = "PLAINTEXT://" + f.kafkaAddr
+	}
+	if f.set["advertised-kafka-addr"] {
+		flags["advertised.listeners"] = "PLAINTEXT://" + f.advertised
+	}
 	cfg, err := config.LoadBroker(file, flags)
 	if err != nil {
 		return nil, "", err
@@ -99,12 +105,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer log.Sync()
-	advHost, advPort, err := advertised(f)
+	cfg, dataDir, err := loadConfig(f)
 	if err != nil {
 		fmt.Fprintln(stderr, "takhin serve:", err)
 		return 2
 	}
-	cfg, dataDir, err := loadConfig(f)
+	f.kafkaAddr, f.advertised = listenerAddrs(cfg)
+	advHost, advPort, err := advertised(f)
 	if err != nil {
 		fmt.Fprintln(stderr, "takhin serve:", err)
 		return 2
@@ -149,7 +156,7 @@ func serve(f serveFlags, cfg *config.Broker, dir, advHost string, advPort int32,
 		return 1
 	}
 	log.Info("takhin serving", zap.String("kafka_addr", node.Addr()), zap.String("data_dir", dir),
-		zap.Int("node_id", f.nodeID), zap.Uint64("seed", seed))
+		zap.Int32("node_id", cfg.NodeID), zap.Uint64("seed", seed))
 	if host, _, _ := net.SplitHostPort(f.kafkaAddr); !isLoopback(host) {
 		log.Warn("listening beyond loopback without TLS or SASL: anyone who can reach this port can read and write every topic")
 	}
@@ -245,26 +252,41 @@ func brokerConfig(cfg *config.Broker, dir string) broker.Config {
 	}
 }
 
-// advertised checks --advertised-kafka-addr: a client cannot connect to
+// listenerAddrs are the host:port the node binds and the one it
+// advertises ("" when advertised.listeners is unset: the bound address),
+// from the resolved config, where --kafka-addr and
+// --advertised-kafka-addr beat the file's listeners and
+// advertised.listeners (the config validated both as one
+// PLAINTEXT://host:port).
+func listenerAddrs(cfg *config.Broker) (bind, adv string) {
+	bind = strings.TrimPrefix(cfg.Listeners, "PLAINTEXT://")
+	if e, ok := cfg.Entry("advertised.listeners"); ok && !e.IsDefault() {
+		adv = strings.TrimPrefix(cfg.AdvertisedListeners, "PLAINTEXT://")
+	}
+	return bind, adv
+}
+
+// advertised checks the advertised address: a client cannot connect to
 // 0.0.0.0, so it is refused.
 func advertised(f serveFlags) (string, int32, error) {
 	if f.advertised == "" {
 		host, _, err := net.SplitHostPort(f.kafkaAddr)
 		if err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
-			return "", 0, fmt.Errorf("--kafka-addr %s listens on every interface: set --advertised-kafka-addr to the address clients should use", f.kafkaAddr)
+			return "", 0, fmt.Errorf("the listener %s (--kafka-addr or listeners) binds every interface: "+
+				"set --advertised-kafka-addr (or advertised.listeners) to the address clients should use", f.kafkaAddr)
 		}
 		return "", 0, err
 	}
 	host, port, err := net.SplitHostPort(f.advertised)
 	if err != nil {
-		return "", 0, fmt.Errorf("--advertised-kafka-addr: %w", err)
+		return "", 0, fmt.Errorf("--advertised-kafka-addr or advertised.listeners: %w", err)
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
-		return "", 0, fmt.Errorf("--advertised-kafka-addr %s: clients cannot connect to an unspecified address", f.advertised)
+		return "", 0, fmt.Errorf("--advertised-kafka-addr or advertised.listeners %s: clients cannot connect to an unspecified address", f.advertised)
 	}
 	var p int
 	if _, err := fmt.Sscanf(port, "%d", &p); err != nil || p <= 0 || p > 65535 {
-		return "", 0, fmt.Errorf("--advertised-kafka-addr: bad port %q", port)
+		return "", 0, fmt.Errorf("--advertised-kafka-addr or advertised.listeners: bad port %q", port)
 	}
 	return host, int32(p), nil
 }
