@@ -230,6 +230,9 @@ func (l *Log) writeCleaned(c *CleanPass, group []*segment) (*segment, error) {
 		return nil, fmt.Errorf("storage: create %s: %w", name, err)
 	}
 	ns := newSegment(l.dir, base, f, group[0].createdMs)
+	for _, s := range group { // Kafka keeps the group's last modification time
+		ns.modifiedMs = max(ns.modifiedMs, s.modifiedMs)
+	}
 	err = l.filterGroup(c, group, ns)
 	if err == nil {
 		err = ns.sync()

@@ -70,7 +70,7 @@ func (c CleanableSection) Due(p CleanPolicy) bool {
 // base of the first segment that is active, holds an offset at or above
 // the high watermark, or (from the dirty section on, when
 // min.compaction.lag.ms > 0) holds a batch whose timestamp is within the
-// lag of now. A segment wholly below the first dirty offset is clean; one
+// lag of now (or, without timestamps, was appended to within it). A segment wholly below the first dirty offset is clean; one
 // overlapping it is dirty.
 func CleanableOffsets(segs []SegmentInfo, logStart, cleanedTo Offset, p CleanPolicy) CleanableSection {
 	if len(segs) == 0 {
@@ -93,7 +93,7 @@ func CleanableOffsets(segs []SegmentInfo, logStart, cleanedTo Offset, p CleanPol
 		if s.Base >= c.FirstUncleanable {
 			continue // past the cleanable end: only the lag check above reads it
 		}
-		young := dirty && p.MinCompactionLagMs > 0 && s.LargestTimestamp > p.NowMs-p.MinCompactionLagMs
+		young := dirty && p.MinCompactionLagMs > 0 && s.AgeTimestamp() > p.NowMs-p.MinCompactionLagMs
 		if s.Next > p.HighWatermark || young {
 			c.FirstUncleanable = s.Base
 			continue

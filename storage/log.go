@@ -94,7 +94,21 @@ type SegmentInfo struct {
 	LargestTimestamp int64 // -1 when no batch has a timestamp
 	FirstTimestamp   int64 // the first batch's MaxTimestamp, -1 when none (max.compaction.lag.ms)
 	CreatedMs        int64 // wall time the segment was created or this process opened it
-	Active           bool
+	// ModifiedMs is the wall time of the segment's last append, or of
+	// its creation or opening before any (Kafka's lastModified).
+	ModifiedMs int64
+	Active     bool
+}
+
+// AgeTimestamp is what retention.ms and min.compaction.lag.ms age a
+// segment by (Kafka's LogSegment.largestTimestamp): its largest timestamp,
+// or, when no batch carries one, the time it was last appended to (never
+// before its creation, whatever the clock did).
+func (s SegmentInfo) AgeTimestamp() int64 {
+	if s.LargestTimestamp >= 0 {
+		return s.LargestTimestamp
+	}
+	return max(s.CreatedMs, s.ModifiedMs)
 }
 
 func (l *Log) usable() error {
@@ -155,7 +169,8 @@ func (l *Log) Segments() []SegmentInfo {
 	out := make([]SegmentInfo, len(l.segments))
 	for i, s := range l.segments {
 		out[i] = SegmentInfo{Base: s.base, Next: s.next, SizeBytes: s.size,
-			LargestTimestamp: s.maxTimestamp, FirstTimestamp: s.firstTimestamp, CreatedMs: s.createdMs, Active: i == len(l.segments)-1}
+			LargestTimestamp: s.maxTimestamp, FirstTimestamp: s.firstTimestamp, CreatedMs: s.createdMs,
+			ModifiedMs: s.modifiedMs, Active: i == len(l.segments)-1}
 	}
 	return out
 }
@@ -221,6 +236,7 @@ func (l *Log) append(batch []byte, opts AppendOptions, assign bool) (AppendResul
 		return AppendResult{}, err
 	}
 	s.track(&h, pos, l.cfg.IndexIntervalBytes)
+	s.modifiedMs = max(s.modifiedMs, opts.NowMs)
 	l.epochs.observe(h.PartitionLeaderEpoch, h.BaseOffset)
 	l.observeAppend(&h, opts.NowMs)
 	l.checkInvariants()

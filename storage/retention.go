@@ -16,8 +16,8 @@ type RetentionPolicy struct {
 // before it left, while the offset after the segment is at or below the
 // high watermark and the pass's rule holds: the segment lies entirely
 // below the log start offset; then the log minus it is still at least
-// retention.bytes; then it is past retention.ms (its largest timestamp is
-// older than now − retention.ms). So a segment an earlier pass deletes
+// retention.bytes; then it is past retention.ms (its largest timestamp, or
+// its last append when it has none, is older than now − retention.ms). So a segment an earlier pass deletes
 // never stops a later pass. Unlike Kafka, the active segment is never
 // deleted (Kafka rolls a new one to delete it): it goes once it rolls.
 func DeletableSegments(segs []SegmentInfo, logStart Offset, p RetentionPolicy) int {
@@ -38,11 +38,7 @@ func DeletableSegments(segs []SegmentInfo, logStart Offset, p RetentionPolicy) i
 	}
 	if p.RetentionMs >= 0 {
 		n = deletablePrefix(segs, n, p, func(i int) bool {
-			largest := segs[i].LargestTimestamp
-			if largest < 0 {
-				largest = segs[i].CreatedMs
-			}
-			return p.NowMs-largest > p.RetentionMs || simbug.Active(simbug.RetentionIgnoresTime)
+			return p.NowMs-segs[i].AgeTimestamp() > p.RetentionMs || simbug.Active(simbug.RetentionIgnoresTime)
 		})
 	}
 	return n

@@ -31,6 +31,10 @@ type segment struct {
 	maxTsPos       int64
 	firstTimestamp int64 // first batch's MaxTimestamp, -1 when none (segment.ms rolls on it)
 	createdMs      int64 // wall time the segment was created or opened
+	// modifiedMs is the wall time of the last append (or of creation or
+	// opening before any): Kafka's lastModified, the file's mtime, which
+	// ages a segment whose batches carry no timestamp.
+	modifiedMs int64
 
 	indexWritten int  // entries of index already in the index file
 	timesWritten int  // entries of times already in the time-index file
@@ -69,7 +73,7 @@ func parseSegmentName(name string) (Offset, bool) {
 func newSegment(dir string, base Offset, file env.File, nowMs int64) *segment {
 	return &segment{
 		base: base, dir: dir, file: file, next: base,
-		maxTimestamp: -1, firstTimestamp: -1, createdMs: nowMs,
+		maxTimestamp: -1, firstTimestamp: -1, createdMs: nowMs, modifiedMs: nowMs,
 	}
 }
 
