@@ -32,6 +32,9 @@ type Config struct {
 	// without a count.
 	AutoCreateTopics bool
 	NumPartitions    int32
+	// TopicDeletionDisabled is delete.topic.enable=false: DeleteTopics
+	// deletes nothing (the zero value deletes, as Kafka's default).
+	TopicDeletionDisabled bool
 	// ProducerIDBlock is how many producer ids InitProducerId takes from
 	// the controller at once.
 	ProducerIDBlock int64

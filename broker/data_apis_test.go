@@ -8,8 +8,11 @@ package broker
 import (
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
 
+	"github.com/takhin-io/takhin/controller/controllertest"
 	"github.com/takhin-io/takhin/replication"
 	"github.com/takhin-io/takhin/storage"
 )
@@ -117,6 +120,40 @@ func TestProduceAcksZeroClosesOnError(t *testing.T) {
 		}
 		if closed != c.closed || sends != 0 {
 			t.Errorf("%s: connection closed %v, %d responses; want closed %v and none", c.name, closed, sends, c.closed)
+		}
+	}
+}
+
+// TestDeleteTopicsWhenDeletionIsDisabled: with delete.topic.enable=false
+// every topic is refused, TOPIC_DELETION_DISABLED from v3 and
+// INVALID_REQUEST below (Kafka's ControllerApis.deleteTopics), by name or
+// by ID, and nothing is proposed (roundTrip answers no proposal, so a
+// proposal would leave the request unanswered).
+func TestDeleteTopicsWhenDeletionIsDisabled(t *testing.T) {
+	for version := int16(1); version <= 6; version++ {
+		b := New(Config{NodeID: 1, AdvertisedHost: "127.0.0.1", AdvertisedPort: 9092, MaxRequestBytes: 1 << 20,
+			NonDataRequestBytesMax: 64 << 10, QueuedRequestBytesMax: 1 << 20, NumPartitions: 1,
+			FetchMaxWaitMsMax: 500, Topics: stubTopics{}, TopicDeletionDisabled: true}, zap.NewNop())
+		img, err := controllertest.Image(controllertest.Topic{Name: "t", Partitions: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Step(ImagePublished{Image: img})
+		b.Step(ConnOpened{Conn: 1})
+		req := kmsg.NewPtrDeleteTopicsRequest()
+		req.SetVersion(version)
+		req.TopicNames = []string{"t", "missing"}
+		if version >= 6 {
+			id := [16]byte{1}
+			req.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: kmsg.StringPtr("t")}, {TopicID: id}}
+		}
+		resp := roundTrip(t, b, req, nil).(*kmsg.DeleteTopicsResponse)
+		want := kerr.TopicDeletionDisabled.Code
+		if version < 3 {
+			want = kerr.InvalidRequest.Code
+		}
+		if len(resp.Topics) != 2 || resp.Topics[0].ErrorCode != want || resp.Topics[1].ErrorCode != want {
+			t.Errorf("v%d: %+v, want every topic refused with %d", version, resp.Topics, want)
 		}
 	}
 }

@@ -5,8 +5,10 @@ package broker
 // By name, or (v6+) by topic ID. A deleted topic is gone from Metadata as
 // soon as its record is durable; its files are removed by the node after
 // that. A recreated name gets a new topic ID. Internal topics cannot be
-// deleted (INVALID_REQUEST). Not implemented: delete.topic.enable=false
-// (TOPIC_DELETION_DISABLED); throttling.
+// deleted (INVALID_REQUEST). With delete.topic.enable=false every topic
+// is refused, as Kafka's controller does: TOPIC_DELETION_DISABLED from v3,
+// INVALID_REQUEST below (the code did not exist). Not implemented:
+// throttling.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -34,6 +36,10 @@ func handleDeleteTopics(b *Broker, r *request) {
 		out := &resp.Topics[i]
 		*out = kmsg.NewDeleteTopicsResponseTopic()
 		out.Topic, out.TopicID = t.Topic, t.TopicID
+		if b.cfg.TopicDeletionDisabled {
+			out.ErrorCode, out.ErrorMessage = deletionDisabled(r.hdr.APIVersion)
+			continue
+		}
 		change := controller.DeleteTopic{ID: controller.TopicID(t.TopicID)}
 		if t.Topic != nil {
 			change.Name = *t.Topic
@@ -61,4 +67,13 @@ func handleDeleteTopics(b *Broker, r *request) {
 		})
 	}
 	g.doneOne()
+}
+
+// deletionDisabled is the answer to every topic of a DeleteTopics when
+// delete.topic.enable is false.
+func deletionDisabled(version int16) (int16, *string) {
+	if version < 3 {
+		return kerr.InvalidRequest.Code, strp("Topic deletion is disabled.")
+	}
+	return kerr.TopicDeletionDisabled.Code, strp("Topic deletion is disabled.")
 }

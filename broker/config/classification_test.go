@@ -1,8 +1,8 @@
 // These tests pin that a broker config the node does not act on is
-// refused at start-up rather than accepted and ignored:
-// delete.topic.enable=false (DeleteTopics would still delete) and a
+// refused at start-up rather than accepted and ignored: a
 // default.replication.factor above one (topics would get one replica
-// where Kafka refuses to create them).
+// where Kafka refuses to create them). delete.topic.enable=false is
+// honoured (DeleteTopics refuses), so it loads.
 package config
 
 import (
@@ -15,7 +15,6 @@ func TestUnimplementedBrokerValuesRefused(t *testing.T) {
 	for _, c := range []struct {
 		name, value, msg string
 	}{
-		{"delete.topic.enable", "false", "TOPIC_DELETION_DISABLED) is not implemented yet"},
 		{"default.replication.factor", "3", "every topic has one replica"},
 		{"default.replication.factor", "0", "every topic has one replica"},
 	} {
@@ -26,5 +25,8 @@ func TestUnimplementedBrokerValuesRefused(t *testing.T) {
 	}
 	if _, err := LoadBroker(nil, map[string]string{"node.id": "1", "delete.topic.enable": "true", "default.replication.factor": "1"}); err != nil {
 		t.Errorf("the defaults, given explicitly: %v", err)
+	}
+	if b, err := LoadBroker(nil, map[string]string{"node.id": "1", "delete.topic.enable": "false"}); err != nil || b.DeleteTopicEnable {
+		t.Errorf("delete.topic.enable=false: %v, DeleteTopicEnable %v", err, b != nil && b.DeleteTopicEnable)
 	}
 }
