@@ -239,8 +239,7 @@ func brokerConfig(cfg *config.Broker, dir string) broker.Config {
 	return broker.Config{
 		NodeID: cfg.NodeID, MaxRequestBytes: cfg.SocketRequestMaxBytes, NonDataRequestBytesMax: 1 << 20,
 		QueuedRequestBytesMax: queued, AutoCreateTopics: cfg.AutoCreateTopics, NumPartitions: cfg.NumPartitions,
-		TopicDeletionDisabled: !cfg.DeleteTopicEnable,
-		ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000,
+		ProducerIDBlock: 1000, FetchMaxWaitMsMax: 30_000, TopicDeletionDisabled: !cfg.DeleteTopicEnable,
 		Topics: config.TopicConfigs{Broker: cfg}, LogDir: dir,
 		Groups: group.Config{
 			InitialRebalanceDelayMs: cfg.GroupInitialRebalanceDelayMs, MinSessionTimeoutMs: cfg.GroupMinSessionTimeoutMs,
