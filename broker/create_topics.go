@@ -8,12 +8,15 @@ package broker
 // accepted, any other is INVALID_REPLICATION_FACTOR (one node). An explicit
 // assignment must give every partition exactly this node, else
 // INVALID_REPLICA_ASSIGNMENT. Configs are checked by the config table
-// (INVALID_CONFIG with its message). ValidateOnly checks without creating.
+// (INVALID_CONFIG with its message; a null value is INVALID_CONFIG too,
+// as in Kafka). ValidateOnly checks without creating.
 // v5+ responses carry the topic's configs, partition count and replication
 // factor; v7 the topic ID. Duplicate names in one request get
 // INVALID_REQUEST. Not implemented: CreateTopicPolicy; throttling.
 
 import (
+	"strings"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -90,11 +93,16 @@ func (b *Broker) checkCreateTopic(t kmsg.CreateTopicsRequestTopic, validateOnly 
 		return controller.CreateTopic{}, kerr.InvalidReplicationFactor.Code, "replication factor larger than the 1 available broker"
 	}
 	configs := make([]controller.ConfigEntry, 0, len(t.Configs))
+	var nulls []string
 	for _, c := range t.Configs {
 		if c.Value == nil {
+			nulls = append(nulls, c.Name)
 			continue
 		}
 		configs = append(configs, controller.ConfigEntry{Name: c.Name, Value: *c.Value})
+	}
+	if len(nulls) > 0 {
+		return controller.CreateTopic{}, kerr.InvalidConfig.Code, "Null value not supported for topic configs: " + strings.Join(nulls, ",")
 	}
 	if err := b.cfg.Topics.Check(configs); err != nil {
 		return controller.CreateTopic{}, kerr.InvalidConfig.Code, err.Error()

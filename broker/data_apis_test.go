@@ -157,3 +157,24 @@ func TestDeleteTopicsWhenDeletionIsDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateTopicsRefusesNullConfigValues: a config with a null value is
+// INVALID_CONFIG naming every such config, as Kafka's
+// ReplicationControlManager answers, not silently dropped.
+func TestCreateTopicsRefusesNullConfigValues(t *testing.T) {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.SetVersion(7)
+	topic := kmsg.NewCreateTopicsRequestTopic()
+	topic.Topic, topic.NumPartitions, topic.ReplicationFactor = "n", 1, 1
+	for _, name := range []string{"retention.ms", "segment.bytes"} {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name = name
+		topic.Configs = append(topic.Configs, c)
+	}
+	req.Topics = append(req.Topics, topic)
+	resp := roundTrip(t, fuzzBroker(), req, nil).(*kmsg.CreateTopicsResponse)
+	if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != kerr.InvalidConfig.Code || resp.Topics[0].ErrorMessage == nil ||
+		*resp.Topics[0].ErrorMessage != "Null value not supported for topic configs: retention.ms,segment.bytes" {
+		t.Fatalf("%+v, want INVALID_CONFIG naming both null configs", resp.Topics)
+	}
+}
