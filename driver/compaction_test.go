@@ -12,6 +12,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/takhin-io/takhin/broker"
+	"github.com/takhin-io/takhin/broker/config"
+	"github.com/takhin-io/takhin/controller"
 )
 
 func TestCompactedTopicRefusesKeylessRecords(t *testing.T) {
@@ -64,5 +68,37 @@ func TestCompactedTopicRefusesKeylessRecords(t *testing.T) {
 	}
 	if recs := fs.Records(); len(recs) != 1 || string(recs[0].Key) != "k" || recs[0].Offset != 0 {
 		t.Fatalf("read back %v, want the keyed record at offset 0", recs)
+	}
+}
+
+// TestPartitionStorageConfigs: what a partition's log is opened with. A
+// compacted topic rolls by max.compaction.lag.ms when that is shorter
+// than segment.ms (KIP-354: the active segment is never cleaned); a
+// delete topic ignores the lag; segment.jitter.ms reaches the log; and
+// the log keeps idle producers as long as the broker's
+// producer.id.expiration.ms (the cleaner keeps each live producer's last
+// batch by it).
+func TestPartitionStorageConfigs(t *testing.T) {
+	n := &Node{cfg: NodeConfig{Broker: broker.Config{Topics: config.TopicConfigs{Broker: testBrokerConfig(t)}},
+		ProducerIDExpirationMs: 7 * 86_400_000}}
+	for _, c := range []struct {
+		configs                    []controller.ConfigEntry
+		segmentMs, jitterMs, pidMs int64
+	}{
+		{nil, 7 * 86_400_000, 0, 7 * 86_400_000},
+		{[]controller.ConfigEntry{{Name: "cleanup.policy", Value: "compact"}, {Name: "max.compaction.lag.ms", Value: "60000"}},
+			60_000, 0, 7 * 86_400_000},
+		{[]controller.ConfigEntry{{Name: "max.compaction.lag.ms", Value: "60000"}, {Name: "segment.jitter.ms", Value: "500"}},
+			7 * 86_400_000, 500, 7 * 86_400_000},
+		{[]controller.ConfigEntry{{Name: "cleanup.policy", Value: "compact"}, {Name: "max.compaction.lag.ms", Value: "60000"},
+			{Name: "segment.ms", Value: "30000"}}, 30_000, 0, 7 * 86_400_000},
+	} {
+		sc, mc := n.partitionConfigs(nil, controller.Topic{Name: "t", Configs: c.configs}, 0)
+		if sc.SegmentMs != c.segmentMs || sc.SegmentJitterMs != c.jitterMs || sc.ProducerIDExpirationMs != c.pidMs ||
+			mc.ProducerIDExpirationMs != c.pidMs {
+			t.Errorf("%v: segment.ms %d, jitter %d, producer expiry %d (machine %d); want %d, %d, %d",
+				c.configs, sc.SegmentMs, sc.SegmentJitterMs, sc.ProducerIDExpirationMs, mc.ProducerIDExpirationMs,
+				c.segmentMs, c.jitterMs, c.pidMs)
+		}
 	}
 }

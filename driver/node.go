@@ -299,6 +299,12 @@ func (n *Node) partitionConfigs(img *controller.Image, t controller.Topic, index
 	tc := topics.Effective(t.Configs)
 	sc := storage.DefaultConfig()
 	sc.SegmentBytes, sc.SegmentMs, sc.IndexIntervalBytes = tc.SegmentBytes, tc.SegmentMs, tc.IndexIntervalBytes
+	if tc.Compacted && tc.MaxCompactionLagMs > 0 {
+		// KIP-354 (Kafka's LogConfig.maxSegmentMs): the active segment is
+		// never cleaned, so it rolls by max.compaction.lag.ms at the latest.
+		sc.SegmentMs = min(sc.SegmentMs, tc.MaxCompactionLagMs)
+	}
+	sc.SegmentJitterMs = tc.SegmentJitterMs
 	mc := replication.DefaultPartitionConfig(t.Name, index)
 	mc.RetentionMs, mc.RetentionBytes, mc.LogAppendTime = tc.RetentionMs, tc.RetentionBytes, tc.LogAppendTime
 	if tc.DeleteOff { // cleanup.policy without delete: only the log start offset deletes segments
@@ -311,7 +317,10 @@ func (n *Node) partitionConfigs(img *controller.Image, t controller.Topic, index
 		mc.RetentionCheckIntervalMs = v
 	}
 	if v := n.cfg.ProducerIDExpirationMs; v > 0 {
-		mc.ProducerIDExpirationMs = v
+		// The machine forgets idle producers by it, and the log's state,
+		// its snapshots and the cleaner (which keeps each live producer's
+		// last batch) must keep them as long.
+		mc.ProducerIDExpirationMs, sc.ProducerIDExpirationMs = v, v
 	}
 	if v := n.cfg.CheckpointIntervalMs; v > 0 {
 		mc.CheckpointIntervalMs = v

@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"sort"
 
@@ -19,8 +21,15 @@ type Config struct {
 	// segment past it rolls a new segment first.
 	SegmentBytes int64
 	// SegmentMs is segment.ms: a batch whose MaxTimestamp is SegmentMs (less
-	// the caller's jitter) past the active segment's first batch rolls.
+	// the segment's jitter) past the active segment's first batch rolls.
+	// The caller gives the effective value (on a compacted topic Kafka
+	// rolls by max.compaction.lag.ms when that is shorter, KIP-354).
 	SegmentMs int64
+	// SegmentJitterMs is segment.jitter.ms: each segment rolls up to this
+	// much (bounded by SegmentMs) before SegmentMs, by an amount spread
+	// over partitions and segments (rollJitter), so that partitions
+	// created together do not all roll at once.
+	SegmentJitterMs int64
 	// IndexIntervalBytes is index.interval.bytes: the spacing of sparse
 	// index entries.
 	IndexIntervalBytes int64
@@ -68,9 +77,6 @@ type AppendOptions struct {
 	// LogAppendTime rewrites the batch's timestamp type and MaxTimestamp
 	// (message.timestamp.type=LogAppendTime).
 	LogAppendTime bool
-	// RollJitterMs is subtracted from segment.ms (Kafka's segment.jitter.ms,
-	// drawn by the caller from its seeded stream).
-	RollJitterMs int64
 	// CRCVerified says the caller already checked the batch's CRC (the
 	// broker's validator does, for every produced batch), so the append
 	// checks only the header's shape and length: the CRC pass is then
@@ -243,6 +249,22 @@ func (l *Log) append(batch []byte, opts AppendOptions, assign bool) (AppendResul
 	return AppendResult{Base: h.BaseOffset, Last: h.LastOffset(), MaxTimestamp: h.MaxTimestamp, Rolled: rolled}, nil
 }
 
+// rollJitter is how much earlier than SegmentMs the segment of the log in
+// dir starting at base rolls: Kafka draws it at random per segment, below
+// min(segment.jitter.ms, segment.ms); here it is a hash of the directory
+// and the base offset, which spreads it as well and keeps a run
+// deterministic without a random stream in storage.
+func rollJitter(dir string, base Offset, cfg Config) int64 {
+	span := min(cfg.SegmentJitterMs, cfg.SegmentMs)
+	if span <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(dir))
+	_, _ = h.Write(binary.BigEndian.AppendUint64(nil, uint64(base)))
+	return int64(h.Sum64() % uint64(span))
+}
+
 // maybeRoll starts a new active segment when the batch must not go into
 // the current one (Kafka's LogSegment.shouldRoll).
 func (l *Log) maybeRoll(h *BatchHeader, opts AppendOptions) (bool, error) {
@@ -255,7 +277,7 @@ func (l *Log) maybeRoll(h *BatchHeader, opts AppendOptions) (bool, error) {
 		waited = h.MaxTimestamp - s.firstTimestamp
 	}
 	full := s.size+h.Size() > l.cfg.SegmentBytes
-	old := s.size > 0 && waited > l.cfg.SegmentMs-opts.RollJitterMs
+	old := s.size > 0 && waited > l.cfg.SegmentMs-rollJitter(l.dir, s.base, l.cfg)
 	if !full && !old && s.fits(h) {
 		return false, nil
 	}

@@ -201,17 +201,62 @@ func TestRollBySegmentMs(t *testing.T) {
 	defer l.Close()
 	steps := []struct {
 		ts     int64
-		jitter int64
 		rolled bool
-	}{{5000, 0, false}, {5900, 0, false}, {6001, 0, true}, {6500, 600, true}, {6600, 0, false}}
+	}{{5000, false}, {5900, false}, {6000, false}, {6001, true}, {6500, false}, {7001, false}, {7002, true}}
 	for _, s := range steps {
-		r, err := l.Append(testBatch(1, nil, s.ts), AppendOptions{NowMs: 1, RollJitterMs: s.jitter})
+		r, err := l.Append(testBatch(1, nil, s.ts), AppendOptions{NowMs: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r.Rolled != s.rolled {
 			t.Fatalf("ts %d: rolled=%v, want %v", s.ts, r.Rolled, s.rolled)
 		}
+	}
+}
+
+// TestRollJitter: with segment.jitter.ms each segment rolls up to that
+// much before segment.ms (never more than segment.ms), by an amount that
+// differs between segments and between partitions.
+func TestRollJitter(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.SegmentMs, cfg.SegmentJitterMs = 1000, 600
+	l := openLog(t, tempFS(t), cfg)
+	defer l.Close()
+	ts, first := int64(0), int64(0)
+	jitters := map[int64]bool{}
+	for range 20 {
+		jitter := rollJitter(l.dir, l.active().base, cfg)
+		if jitter < 0 || jitter >= 600 {
+			t.Fatalf("jitter %d outside [0, 600)", jitter)
+		}
+		jitters[jitter] = true
+		for {
+			ts++
+			r, err := l.Append(testBatch(1, nil, ts), AppendOptions{NowMs: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Rolled {
+				if waited := ts - first; first != 0 && waited != 1000-jitter+1 {
+					t.Fatalf("rolled after %d ms, want %d (segment.ms 1000, jitter %d)", waited, 1000-jitter+1, jitter)
+				}
+				first = ts
+				break
+			}
+			if first == 0 {
+				first = ts
+			}
+		}
+	}
+	if len(jitters) < 10 {
+		t.Errorf("20 segments drew %d distinct jitters: not spread", len(jitters))
+	}
+	if rollJitter("a-0", 0, cfg) == rollJitter("a-1", 0, cfg) && rollJitter("a-0", 0, cfg) == rollJitter("a-2", 0, cfg) {
+		t.Errorf("three partitions' first segments share one jitter")
+	}
+	cfg.SegmentJitterMs = 5000 // bounded by segment.ms
+	if j := rollJitter("a-0", 7, cfg); j >= 1000 {
+		t.Errorf("jitter %d not below segment.ms", j)
 	}
 }
 
