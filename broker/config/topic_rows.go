@@ -160,7 +160,7 @@ var topicRows = []Row{
 		Valid: atLeast(0), Takhin: Honoured,
 		Synonyms: []Synonym{{Name: "log.roll.jitter.ms", Scale: 1}, {Name: "log.roll.jitter.hours", Scale: msPerHour}},
 		Doc:      "The most a segment's time-based roll is brought forward at random.",
-		Note:     "subtracted from segment.ms, drawn from the partition's seeded random stream"},
+		Note:     "subtracted from segment.ms per segment; spread by a hash of the partition's directory and the segment's base offset, where Kafka draws it at random"},
 	{Name: "segment.ms", Scope: ScopeTopic, Type: typeLong, Default: "604800000",
 		Valid: atLeast(1), Takhin: Honoured,
 		Synonyms: []Synonym{{Name: "log.roll.ms", Scale: 1}, {Name: "log.roll.hours", Scale: msPerHour}},
