@@ -2,8 +2,9 @@ package broker
 
 // OffsetForLeaderEpoch (key 23), versions 2-4, as Kafka 4.0.1 (KIP-279).
 //
-// One node has one leader epoch, 0: an epoch ≥ 0 ends at the log end
-// offset; an epoch below every known one is UNDEFINED (-1, -1). A
+// One node has one leader epoch, 0: it ends at the log end offset; an
+// epoch above it (above every known one) and UNDEFINED (-1) are
+// answered UNDEFINED (-1, -1), as Kafka's LeaderEpochFileCache does. A
 // CurrentLeaderEpoch above 0 is UNKNOWN_LEADER_EPOCH. Consumers use it to
 // detect truncation after a leader change; with one node there is none.
 // Not implemented: follower requests (ReplicaID ≥ 0) are answered the same.

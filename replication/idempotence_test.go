@@ -106,3 +106,23 @@ func TestFailedPartitionAnswersQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestEpochEndAnswers: OffsetForLeaderEpoch's answers on one node, as
+// Kafka's LeaderEpochFileCache.endOffsetFor gives them: the current epoch
+// ends at the log end; an epoch above every known one, and UNDEFINED,
+// get (-1, -1).
+func TestEpochEndAnswers(t *testing.T) {
+	p := replication.NewPartition(replication.DefaultPartitionConfig("t", 0), zap.NewNop())
+	now := env.Time{Mono: 1, WallMs: 1}
+	drive(t, p, replication.Recovered{Now: now, End: 5})
+	for _, c := range []struct {
+		ask   storage.Epoch
+		epoch storage.Epoch
+		end   storage.Offset
+	}{{0, 0, 5}, {1, -1, -1}, {-1, -1, -1}} {
+		replies := drive(t, p, replication.EpochEnd{Now: now, ID: 1, Epoch: c.ask})
+		if len(replies) != 1 || replies[0].Err != nil || replies[0].Epoch != c.epoch || replies[0].Base != c.end {
+			t.Errorf("epoch %d: %+v, want (%d, %d)", c.ask, replies, c.epoch, c.end)
+		}
+	}
+}

@@ -60,14 +60,15 @@ func (p *Partition) stepListOffset(e ListOffset) {
 	}
 }
 
-// stepEpochEnd answers KIP-279's question. One node has one epoch: an
-// epoch at or past it ends at the log end; one below any known is
-// UNDEFINED (-1, -1).
+// stepEpochEnd answers KIP-279's question as Kafka's
+// LeaderEpochFileCache.endOffsetFor does. One node has one epoch: it ends
+// at the log end; an epoch past it (above any known) and UNDEFINED (-1)
+// get UNDEFINED (-1, -1).
 func (p *Partition) stepEpochEnd(e EpochEnd) {
 	switch {
 	case !p.recovered:
 		p.reply(Reply{ID: e.ID, Err: ErrNotReady})
-	case e.Epoch >= p.cfg.Epoch:
+	case e.Epoch == p.cfg.Epoch:
 		p.reply(Reply{ID: e.ID, Epoch: p.cfg.Epoch, Base: p.written, HighWatermark: p.hw, LogStart: p.start})
 	default:
 		p.reply(Reply{ID: e.ID, Epoch: -1, Base: -1, HighWatermark: p.hw, LogStart: p.start})
