@@ -163,30 +163,7 @@ func TestFetchAtTheEndHasEmptyNotNullRecords(t *testing.T) {
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		req.Topics = append(req.Topics, rt)
-		b.Step(FrameIn{Conn: 1, Frame: kmsg.NewRequestFormatter().AppendRequest(nil, req, 1)[4:]})
-		var sent [][]byte
-		for i := 0; i < 10 && b.HasReady(); i++ {
-			rd := b.Ready()
-			b.Advance(rd)
-			for _, s := range rd.Sends {
-				sent = append(sent, s.Frame)
-			}
-			for _, pr := range rd.ToPartitions {
-				b.Step(PartitionReply{Reply: replication.Reply{ID: replication.RequestIDOf(pr.Event)}})
-			}
-		}
-		if len(sent) != 1 {
-			t.Fatalf("v%d: %d responses", v, len(sent))
-		}
-		resp := kmsg.NewPtrFetchResponse()
-		resp.SetVersion(v)
-		body := sent[0][8:]
-		if resp.IsFlexible() {
-			body = body[1:]
-		}
-		if err := resp.ReadFrom(body); err != nil {
-			t.Fatal(err)
-		}
+		resp := roundTrip(t, b, req, nil).(*kmsg.FetchResponse)
 		for _, p := range resp.Topics[0].Partitions {
 			if p.RecordBatches == nil {
 				t.Fatalf("v%d partition %d: null records", v, p.Partition)

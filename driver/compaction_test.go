@@ -11,7 +11,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/takhin-io/takhin/broker"
 	"github.com/takhin-io/takhin/broker/config"
@@ -38,21 +37,8 @@ func TestCompactedTopicRefusesKeylessRecords(t *testing.T) {
 		if err := cl.ProduceSync(ctx, keyed).FirstErr(); err != nil {
 			t.Fatalf("%s: keyed produce: %v", topic, err)
 		}
-		// A raw produce, so no client-side check hides the broker's answer.
 		batch := idempotentBatch(-1, -1, -1, 1) // one keyless record
-		req := kmsg.NewPtrProduceRequest()
-		req.Acks, req.TimeoutMillis = -1, 10_000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = topic
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = batch
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidRecord.Code {
+		if code := rawProduce(t, ctx, cl, topic, batch); code != kerr.InvalidRecord.Code {
 			t.Fatalf("%s: keyless produce answered %v, want INVALID_RECORD", topic, kerr.ErrorForCode(code))
 		}
 	}

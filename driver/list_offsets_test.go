@@ -46,6 +46,16 @@ func timedBatch(base int64, deltas []int64) []byte {
 // produceRaw appends batch to partition 0 of topic with acks=all.
 func produceRaw(t *testing.T, ctx context.Context, cl *kgo.Client, topic string, batch []byte) {
 	t.Helper()
+	if err := kerr.ErrorForCode(rawProduce(t, ctx, cl, topic, batch)); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// rawProduce sends batch, as it is, to partition 0 of topic with
+// acks=all, so no client-side check hides the broker's answer, and
+// returns the partition's error code.
+func rawProduce(t *testing.T, ctx context.Context, cl *kgo.Client, topic string, batch []byte) int16 {
+	t.Helper()
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks, req.TimeoutMillis = -1, 10_000
 	rt := kmsg.NewProduceRequestTopic()
@@ -58,9 +68,7 @@ func produceRaw(t *testing.T, ctx context.Context, cl *kgo.Client, topic string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
+	return resp.Topics[0].Partitions[0].ErrorCode
 }
 
 func TestListOffsetsByTimeSkipsRecordsBelowLogStart(t *testing.T) {

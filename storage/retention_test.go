@@ -14,13 +14,8 @@ func TestDeletableSegments(t *testing.T) {
 		{Base: 20, Next: 30, SizeBytes: 100, LargestTimestamp: 3000},
 		{Base: 30, Next: 35, SizeBytes: 100, LargestTimestamp: 4000, Active: true},
 	}
-	off := int64(-1)
-	cases := []struct {
-		name  string
-		start Offset
-		p     RetentionPolicy
-		want  int
-	}{
+	const off = -1
+	cases := []deletableCase{
 		{"nothing configured", 0, RetentionPolicy{off, off, 35, 9999}, 0},
 		{"time: older than now-retention", 0, RetentionPolicy{2500, off, 35, 5000}, 2},
 		{"time: exactly retention old stays", 0, RetentionPolicy{3000, off, 35, 5000}, 1},
@@ -33,13 +28,7 @@ func TestDeletableSegments(t *testing.T) {
 		{"the longest of the three", 15, RetentionPolicy{1500, 350, 35, 3000}, 1},
 		{"a prefix only: a young segment stops time", 0, RetentionPolicy{500, off, 35, 2600}, 2},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := DeletableSegments(segs, c.start, c.p); got != c.want {
-				t.Fatalf("got %d, want %d", got, c.want)
-			}
-		})
-	}
+	checkDeletable(t, segs, cases)
 }
 
 // Kafka's deleteOldSegments runs its three passes one after the other (log
@@ -54,18 +43,26 @@ func TestDeletableSegmentsChainsPasses(t *testing.T) {
 		{Base: 20, Next: 30, SizeBytes: 100, LargestTimestamp: 1000},
 		{Base: 30, Next: 35, SizeBytes: 100, LargestTimestamp: 4950, Active: true},
 	}
-	off := int64(-1)
-	cases := []struct {
-		name  string
-		start Offset
-		p     RetentionPolicy
-		want  int
-	}{
+	const off = -1
+	cases := []deletableCase{
 		{"time goes on past a segment below the log start", 10, RetentionPolicy{1000, off, 35, 5000}, 3},
 		{"time goes on past a segment retention.bytes took", 0, RetentionPolicy{1000, 300, 35, 5000}, 3},
 		{"size counts what the log start pass left", 10, RetentionPolicy{off, 150, 35, 5000}, 2},
 		{"the high watermark still bounds every pass", 10, RetentionPolicy{1000, off, 20, 5000}, 2},
 	}
+	checkDeletable(t, segs, cases)
+}
+
+// deletableCase is one DeletableSegments question: the log start, the
+// policy, and how many segments it may delete.
+type deletableCase struct {
+	name  string
+	start Offset
+	p     RetentionPolicy
+	want  int
+}
+
+func checkDeletable(t *testing.T, segs []SegmentInfo, cases []deletableCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if got := DeletableSegments(segs, c.start, c.p); got != c.want {
