@@ -47,6 +47,9 @@ type conn struct {
 	// cause is the first failure; it wins over closeErr.
 	cause error
 	queue [][]byte
+	// unsent is the bytes of the frames queued or being written; over
+	// Config.SendQueueBytesMax the reader waits (see waitReadable).
+	unsent int
 }
 
 // connState is what the reader should do next.
@@ -89,6 +92,7 @@ func (c *conn) send(frame []byte) error {
 		return ErrConnClosed
 	}
 	c.queue = append(c.queue, frame)
+	c.unsent += len(frame)
 	c.mu.Unlock()
 	c.signalWriter()
 	return nil
@@ -201,11 +205,13 @@ func (c *conn) readStep(buf []byte) bool {
 	return true
 }
 
-// waitReadable blocks while the connection is paused, then says what to do.
+// waitReadable blocks while the connection is paused or its unwritten
+// frames are over Config.SendQueueBytesMax (a peer that does not read its
+// answers is not read either), then says what to do.
 func (c *conn) waitReadable() connState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.paused && !c.closing && !c.dead {
+	for (c.paused || c.unsent > c.owner.cfg.SendQueueBytesMax) && !c.closing && !c.dead {
 		c.changed.Wait()
 	}
 	switch {
@@ -305,12 +311,13 @@ func (c *conn) writeLoop() {
 			c.shutWrite()
 			return
 		}
-		err := w.write(c.nc, batch, c.owner.cfg.Sent)
+		bytes, err := w.write(c.nc, batch, c.owner.cfg.Sent)
 		if err != nil {
 			c.failWrite(err)
 			return
 		}
 		c.touch()
+		c.written(bytes)
 	}
 }
 
@@ -337,6 +344,14 @@ func (c *conn) nextBatch(spare [][]byte) ([][]byte, bool) {
 		c.mu.Unlock()
 		<-c.wake
 	}
+}
+
+// written releases the reader (waitReadable) once bytes are written.
+func (c *conn) written(bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unsent -= bytes
+	c.changed.Broadcast()
 }
 
 // shutWrite ends a flushed graceful close: FIN, then the reader discards
@@ -372,8 +387,13 @@ type batchWriter struct {
 	spare   [][]byte // the previous batch's slice, emptied: the next queue
 }
 
-// write sends batch and then passes each frame to sent (when set).
-func (w *batchWriter) write(nc net.Conn, batch [][]byte, sent func([]byte)) error {
+// write sends batch, then passes each frame to sent (when set); it
+// returns the batch's bytes.
+func (w *batchWriter) write(nc net.Conn, batch [][]byte, sent func([]byte)) (int, error) {
+	bytes := 0
+	for _, frame := range batch {
+		bytes += len(frame)
+	}
 	w.vectors = append(w.vectors[:0], batch...)
 	vectors := w.vectors // WriteTo consumes its receiver
 	_, err := vectors.WriteTo(nc)
@@ -385,5 +405,5 @@ func (w *batchWriter) write(nc net.Conn, batch [][]byte, sent func([]byte)) erro
 	}
 	clear(batch)
 	w.spare = batch[:0]
-	return err
+	return bytes, err
 }

@@ -94,6 +94,10 @@ const (
 	// readChunkBytes is each connection's read buffer; the Framer copies
 	// out of it, so at most this much beyond one frame is buffered.
 	readChunkBytes = 16 << 10
+	// sendQueueBytesDefault: Kafka holds one response per muted
+	// connection; this lets a pipeline's small answers flow while a large
+	// one is being written.
+	sendQueueBytesDefault = 1 << 20
 )
 
 // Config is the listener's limits. Zero fields take Kafka's defaults.
@@ -126,6 +130,12 @@ type Config struct {
 	// into a reset that destroys the response the peer has not read yet.
 	// Zero means 2 seconds; negative closes at once after the flush.
 	CloseLinger time.Duration
+	// SendQueueBytesMax bounds what a peer that does not read can make
+	// the server hold: while more than this many bytes sent on a
+	// connection are not yet written, it is neither read nor are its
+	// frames delivered, as Kafka mutes a connection until its response is
+	// sent. Zero means 1 MiB.
+	SendQueueBytesMax int
 	// Sent, when set, is called on the writer goroutine with each frame
 	// once its write returned (written, or abandoned by a failed write):
 	// the network holds it no longer, so its buffer may be recycled.
@@ -134,9 +144,12 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.MaxFrameBytes < 0 || c.MaxConnections < 0 {
-		return c, fmt.Errorf("%w: MaxFrameBytes %d and MaxConnections %d must not be negative",
-			ErrConfig, c.MaxFrameBytes, c.MaxConnections)
+	if c.MaxFrameBytes < 0 || c.MaxConnections < 0 || c.SendQueueBytesMax < 0 {
+		return c, fmt.Errorf("%w: MaxFrameBytes %d, MaxConnections %d and SendQueueBytesMax %d must not be negative",
+			ErrConfig, c.MaxFrameBytes, c.MaxConnections, c.SendQueueBytesMax)
+	}
+	if c.SendQueueBytesMax == 0 {
+		c.SendQueueBytesMax = sendQueueBytesDefault
 	}
 	if c.MaxFrameBytes == 0 {
 		c.MaxFrameBytes = env.DefaultMaxFrameBytes
