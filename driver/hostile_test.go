@@ -397,3 +397,31 @@ func TestHostileResetWhileParked(t *testing.T) {
 	}
 	checkServing(t, n)
 }
+
+// TestHostileHalfCloseStillAnswered: a client that shuts its write side
+// after a request still gets the answer, as from Kafka (which reads the
+// EOF only once the muted connection's response is sent): here a
+// long-poll Fetch answered 300 ms after the EOF arrived.
+func TestHostileHalfCloseStillAnswered(t *testing.T) {
+	n := startHostileNode(t, nil)
+	if _, err := newAdmin(t, n).CreateTopic(testCtx(t), 1, 1, nil, "quiet"); err != nil {
+		t.Fatal(err)
+	}
+	c := dialNode(t, n)
+	fetch := fetchRequest("quiet")
+	fetch.MaxWaitMillis, fetch.MinBytes = 300, 1
+	if _, err := c.Write(frameRequest(fetch, 11, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	body, err := readFrame(t, c)
+	if err != nil {
+		t.Fatalf("half-closed client not answered: %v", err)
+	}
+	if corr := int32(binary.BigEndian.Uint32(body)); corr != 5 {
+		t.Fatalf("correlation id %d, want 5", corr)
+	}
+	expectClosed(t, c, "the connection after its answer")
+}

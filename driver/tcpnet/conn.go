@@ -25,6 +25,8 @@ type conn struct {
 	// held is a frame taken from framer but not yet delivered, because
 	// the connection was paused in between. Reader only.
 	held []byte
+	// eof: the peer's EOF was read (see drainAfterEOF). Reader only.
+	eof bool
 	// lastActive is when bytes last moved either way (owner.sinceEpoch).
 	lastActive atomic.Int64
 	wake       chan struct{} // capacity 1: the writer has something to look at
@@ -50,6 +52,12 @@ type conn struct {
 	// unsent is the bytes of the frames queued or being written; over
 	// Config.SendQueueBytesMax the reader waits (see waitReadable).
 	unsent int
+	// delivered and answered count the FrameIn delivered and the frames
+	// written; after the peer's EOF (peerEOF) the connection stays open
+	// until they meet or lingerOver (see drainAfterEOF).
+	delivered, answered uint64
+	peerEOF, lingerOver bool
+	linger              *time.Timer
 }
 
 // connState is what the reader should do next.
@@ -184,12 +192,20 @@ func (c *conn) readStep(buf []byte) bool {
 	case stateDead:
 		return false
 	case stateClosing:
+		if c.eof {
+			c.drainAfterEOF()
+			return false
+		}
 		return c.read(buf, false)
 	}
 	if c.held == nil {
 		frame, err := c.framer.Next()
 		if err != nil {
 			c.abort(err) // a bad size prefix: this connection only
+			return false
+		}
+		if frame == nil && c.eof {
+			c.drainAfterEOF()
 			return false
 		}
 		if frame == nil {
@@ -232,6 +248,7 @@ func (c *conn) claimDelivery() bool {
 		return false
 	}
 	c.paused = c.owner.cfg.PauseAfterFrame
+	c.delivered++
 	return true
 }
 
@@ -255,11 +272,55 @@ func (c *conn) read(buf []byte, frame bool) bool {
 			c.framer.Feed(buf[:n])
 		}
 	}
+	if errors.Is(err, io.EOF) && c.owner.cfg.CloseLinger > 0 {
+		c.eof = true // frames already read are still delivered
+		return true
+	}
 	if err != nil {
 		c.endRead(err)
 		return false
 	}
 	return true
+}
+
+// drainAfterEOF ends the connection after the peer's EOF (a close, or a
+// shut write side: they look the same). Kafka reads that EOF only once its
+// muted connection's response is sent, so a request the peer sent before
+// it is answered; likewise the connection stays open for writing until
+// every frame delivered has been answered (one Send each, but for those
+// the owner answers with silence, an acks=0 produce) and written, or
+// nothing was written for CloseLinger, or the owner closes it.
+func (c *conn) drainAfterEOF() {
+	c.mu.Lock()
+	c.peerEOF = true
+	c.linger = time.AfterFunc(c.owner.cfg.CloseLinger, c.checkLinger)
+	for !c.dead && !(c.closing && c.flushed) && !c.lingerOver &&
+		(c.unsent > 0 || c.answered < c.delivered) {
+		c.changed.Wait()
+	}
+	c.linger.Stop()
+	clean := c.closing && c.flushed
+	c.mu.Unlock()
+	if clean {
+		c.abort(nil) // the owner's close, flushed
+		return
+	}
+	c.abort(io.EOF)
+}
+
+// checkLinger ends drainAfterEOF's wait once nothing was written for
+// CloseLinger.
+func (c *conn) checkLinger() {
+	limit := int64(c.owner.cfg.CloseLinger)
+	quiet := c.owner.sinceEpoch() - c.lastActive.Load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if quiet < limit {
+		c.linger.Reset(time.Duration(limit - quiet))
+		return
+	}
+	c.lingerOver = true
+	c.changed.Broadcast()
 }
 
 // endRead ends the connection on a read error. After our own close, or
@@ -317,7 +378,7 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.touch()
-		c.written(bytes)
+		c.written(bytes, len(batch))
 	}
 }
 
@@ -338,6 +399,7 @@ func (c *conn) nextBatch(spare [][]byte) ([][]byte, bool) {
 			return batch, true
 		case c.closing:
 			c.flushed = true
+			c.changed.Broadcast() // drainAfterEOF waits for it
 			c.mu.Unlock()
 			return nil, true
 		}
@@ -346,11 +408,13 @@ func (c *conn) nextBatch(spare [][]byte) ([][]byte, bool) {
 	}
 }
 
-// written releases the reader (waitReadable) once bytes are written.
-func (c *conn) written(bytes int) {
+// written records a batch written and wakes the reader (waitReadable,
+// drainAfterEOF).
+func (c *conn) written(bytes, frames int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.unsent -= bytes
+	c.answered += uint64(frames)
 	c.changed.Broadcast()
 }
 

@@ -152,7 +152,14 @@ func TestSynctestPauseStopsReading(t *testing.T) {
 				t.Fatalf("frame %d differs", i)
 			}
 		}
+		// The frames were never answered: after the peer's EOF the
+		// connection waits CloseLinger (2 s) for their answers.
 		_ = client.Close()
+		synctest.Wait()
+		if _, closed := closedErr(rec.snapshot(), id); closed {
+			t.Fatal("closed at the peer's EOF with delivered frames unanswered")
+		}
+		time.Sleep(closeLingerDefault)
 		synctest.Wait()
 		if err, _ := closedErr(rec.snapshot(), id); !errors.Is(err, io.EOF) {
 			t.Fatalf("ConnClosed.Err = %v, want io.EOF", err)

@@ -52,7 +52,9 @@ import (
 //   - nil: Close was called and every frame queued before it was written;
 //   - ErrShutdown: Shutdown closed it (the queue was flushed unless
 //     Shutdown's context expired first);
-//   - io.EOF: the peer closed it;
+//   - io.EOF: the peer closed it (or shut its write side), and the frames
+//     delivered before were answered, or nothing was written for
+//     Config.CloseLinger;
 //   - ErrIdle: no bytes moved either way for Config.IdleTimeout;
 //   - wrapping env.ErrFrameTooLarge or env.ErrFrameNegative: the peer sent
 //     a bad size prefix (only this connection is closed, as Kafka does);
@@ -129,6 +131,13 @@ type Config struct {
 	// closes or this elapses, so unread input does not turn the close
 	// into a reset that destroys the response the peer has not read yet.
 	// Zero means 2 seconds; negative closes at once after the flush.
+	//
+	// It also bounds a peer's half-close: after the peer's EOF the
+	// connection stays open for writing until every frame delivered has
+	// been answered by a Send and written (as Kafka, which reads that EOF
+	// only once its muted connection's response is sent), or until nothing
+	// was written for CloseLinger (a frame the owner answers with silence,
+	// as an acks=0 produce); negative closes at the EOF.
 	CloseLinger time.Duration
 	// SendQueueBytesMax bounds what a peer that does not read can make
 	// the server hold: while more than this many bytes sent on a
