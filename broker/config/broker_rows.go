@@ -175,7 +175,7 @@ var brokerRows = []Row{
 		Note: "over it, connections stop being read until requests complete"},
 	{Name: "queued.max.requests", Scope: ScopeBroker, Type: typeInt, Default: "500",
 		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "The requests that may be queued before reading pauses.",
-		Note: "a connection has at most one request in flight; queued.max.request.bytes bounds the bytes"},
+		Note: "requests are served as they arrive, five per connection at once; those waiting beyond are bounded by queued.max.request.bytes, not by count"},
 	{Name: "max.connections", Scope: ScopeBroker, Type: typeInt, Default: intMax,
 		Valid: atLeast(0), Takhin: Honoured, Doc: "The most client connections open at once.",
 		Note: "further connections are closed on accept"},
