@@ -156,6 +156,10 @@ func (c *kclient) checkServedStart(p int32, from int64, known int64, out *kmsg.F
 // outOfRange handles a fetch answered OFFSET_OUT_OF_RANGE: below the log
 // start the consumer resets to it (auto.offset.reset=earliest). It checks
 // the answer is one: from below the reported log start, or past the end.
+// Past the end, the log lost records this consumer had read, which only a
+// flipped bit may cause (recovery cuts the log at a flipped batch above
+// the recovery point): the consumer then goes back to the end and lists
+// it again, as Kafka's consumer does when it detects a truncation.
 func (c *kclient) outOfRange(p int32, from int64, out *kmsg.FetchResponseTopicPartition) {
 	if out.ErrorCode != kerr.OffsetOutOfRange.Code {
 		return
@@ -164,10 +168,18 @@ func (c *kclient) outOfRange(p int32, from int64, out *kmsg.FetchResponseTopicPa
 		c.n.sink.violation("%s: fetch of partition %d from %d out of range, within [%d, %d]",
 			c.name, p, from, out.LogStartOffset, out.HighWatermark)
 	}
-	if from < out.LogStartOffset {
+	switch {
+	case from < out.LogStartOffset:
 		c.positions[p] = out.LogStartOffset
 		c.rc.counts.ResetsToStart++
 		c.w.record("reset-to-start", int64(p), out.LogStartOffset)
+	case from > out.HighWatermark && !c.n.sink.corruptedPartition(p):
+		c.n.sink.violation("%s: partition %d ends at %d, below %d where this consumer read up to, and no bit was flipped in it",
+			c.name, p, out.HighWatermark, from)
+	case from > out.HighWatermark:
+		c.positions[p] = out.HighWatermark
+		delete(c.latest, p)
+		c.w.record("reset-to-end", int64(p), out.HighWatermark)
 	}
 }
 
