@@ -37,7 +37,7 @@ type Broker struct {
 	RecoveryPointCheckpointIntervalMs int64
 
 	SocketRequestMaxBytes int32 // socket.request.max.bytes
-	QueuedMaxRequestBytes int64 // queued.max.request.bytes; -1: no limit
+	QueuedMaxRequestBytes int64 // queued.max.request.bytes; ≤ 0: no limit
 	MaxConnections        int32 // max.connections
 	ConnectionsMaxIdleMs  int64 // connections.max.idle.ms
 	MessageMaxBytes       int32 // message.max.bytes

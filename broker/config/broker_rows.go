@@ -171,7 +171,7 @@ var brokerRows = []Row{
 		Valid: atLeast(1), Takhin: Honoured, Doc: "The largest request frame accepted.",
 		Note: "a larger size prefix closes the connection, as in Kafka"},
 	{Name: "queued.max.request.bytes", Scope: ScopeBroker, Type: typeLong, Default: "-1",
-		Takhin: Honoured, Doc: "The request bytes that may be queued before reading pauses (-1: no limit).",
+		Takhin: Honoured, Doc: "The request bytes that may be queued before reading pauses (0 or less: no limit).",
 		Note: "over it, connections stop being read until requests complete"},
 	{Name: "queued.max.requests", Scope: ScopeBroker, Type: typeInt, Default: "500",
 		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "The requests that may be queued before reading pauses.",

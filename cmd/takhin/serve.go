@@ -233,7 +233,7 @@ func brokerConfig(cfg *config.Broker, dir string) broker.Config {
 		dir = abs
 	}
 	queued := int(cfg.QueuedMaxRequestBytes)
-	if queued < 0 {
+	if queued <= 0 { // no limit, as Kafka's SocketServer reads any value ≤ 0
 		queued = 1 << 40
 	}
 	return broker.Config{
