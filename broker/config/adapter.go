@@ -29,7 +29,10 @@ func (t TopicConfigs) Check(configs []controller.ConfigEntry) error {
 func (t TopicConfigs) Effective(overrides []controller.ConfigEntry) broker.TopicConfig {
 	r := EffectiveTopic(t.Broker, overridesMap(overrides))
 	return broker.TopicConfig{
-		MaxMessageBytes: r.MaxMessageBytes, LogAppendTime: r.LogAppendTime,
+		// max.message.bytes=0 refuses every batch (MESSAGE_TOO_LARGE), as
+		// in Kafka; the validator takes a positive bound, and 1 refuses
+		// the same batches, since no batch is shorter than its header.
+		MaxMessageBytes: max(r.MaxMessageBytes, 1), LogAppendTime: r.LogAppendTime,
 		TimestampBeforeMaxMs: r.TimestampBeforeMaxMs, TimestampAfterMaxMs: r.TimestampAfterMaxMs,
 		Compacted: r.Compact, MinInsyncReplicas: r.MinInsyncReplicas,
 		RetentionMs: r.RetentionMs, RetentionBytes: r.RetentionBytes,
