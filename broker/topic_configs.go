@@ -86,6 +86,10 @@ type TopicConfig struct {
 	DeleteRetentionMs                      int64
 	MinCompactionLagMs, MaxCompactionLagMs int64
 	MinCleanableDirtyRatio                 float64
+	// FlushMessages is flush.messages (0: none): the partition machine
+	// answers an acks=1 produce once synced when it would leave that many
+	// messages unsynced.
+	FlushMessages int64
 }
 
 // DescribedConfig is one config as DescribeConfigs reports it.

@@ -313,6 +313,7 @@ func (n *Node) partitionConfigs(img *controller.Image, t controller.Topic, index
 	mc.Compact = tc.Compacted && !tc.CleanerOff
 	mc.DeleteRetentionMs, mc.MinCleanableDirtyRatio = tc.DeleteRetentionMs, tc.MinCleanableDirtyRatio
 	mc.MinCompactionLagMs, mc.MaxCompactionLagMs = tc.MinCompactionLagMs, tc.MaxCompactionLagMs
+	mc.FlushMessages = tc.FlushMessages
 	if v := n.cfg.RetentionCheckIntervalMs; v > 0 {
 		mc.RetentionCheckIntervalMs = v
 	}

@@ -31,6 +31,13 @@ type PartitionConfig struct {
 	// Persist also checkpoints the recovery point
 	// (log.flush.offset.checkpoint.interval.ms).
 	CheckpointIntervalMs int64
+	// FlushMessages is flush.messages: an acks=1 produce that would leave
+	// this many messages (offsets) or more above the high watermark, its
+	// own included, is answered only once synced, as Kafka's append
+	// fsyncs the log before answering when its unflushed messages reach
+	// flush.messages. 0 (or more than any log holds): acks=1 is answered
+	// once written. acks=-1 is always answered once synced.
+	FlushMessages int64
 	// RetentionMs and RetentionBytes are retention.ms and retention.bytes
 	// (-1: unlimited); RetentionCheckIntervalMs is
 	// log.retention.check.interval.ms.
@@ -245,6 +252,9 @@ func (p *Partition) maybePersist(now env.Time) {
 		m := p.queue[0]
 		p.queue = p.queue[1:]
 		h := storage.DecodeBatchHeader(m.batch)
+		if m.acks == 1 && p.cfg.FlushMessages > 0 && int64(p.end-p.hw)+int64(h.LastOffsetDelta)+1 >= p.cfg.FlushMessages {
+			m.acks = -1 // flush.messages: answered once synced (a duplicate too: p.end covers its original)
+		}
 		if !p.admit(m, h) {
 			continue // a duplicate, or refused: answered without an append
 		}

@@ -41,6 +41,7 @@ func (t TopicConfigs) Effective(overrides []controller.ConfigEntry) broker.Topic
 		DeleteOff:          !r.Delete, CleanerOff: t.Broker != nil && !t.Broker.CleanerEnable,
 		DeleteRetentionMs: r.DeleteRetentionMs, MinCompactionLagMs: r.MinCompactionLagMs,
 		MaxCompactionLagMs: r.MaxCompactionLagMs, MinCleanableDirtyRatio: r.MinCleanableDirtyRatio,
+		FlushMessages: r.FlushMessages,
 	}
 }
 

@@ -45,7 +45,7 @@ var brokerRows = []Row{
 		Doc:  "Default of cleanup.policy.",
 		Note: "the default of cleanup.policy, honoured there (delete, compact or both)"},
 	{Name: "log.flush.interval.messages", Scope: ScopeBroker, Type: typeLong, Default: longMax,
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Doc: "Default of flush.messages.", Note: noteFsyncBefore},
+		Valid: atLeast(1), Takhin: Honoured, Doc: "Default of flush.messages.", Note: "the default of flush.messages, honoured there"},
 	{Name: "log.flush.interval.ms", Scope: ScopeBroker, Type: typeLong, NoDefault: true,
 		Takhin: TriviallySatisfied, Doc: "Default of flush.ms (unset: log.flush.scheduler.interval.ms).", Note: noteFsyncBefore},
 	{Name: "log.flush.scheduler.interval.ms", Scope: ScopeBroker, Type: typeLong, Default: longMax,

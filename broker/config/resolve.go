@@ -68,6 +68,7 @@ type Resolved struct {
 	MinCompactionLagMs, MaxCompactionLagMs int64
 	MinCleanableDirtyRatio                 float64
 	MinInsyncReplicas                      int32 // min.insync.replicas
+	FlushMessages                          int64 // flush.messages
 
 	entries []Entry // one per row of Topics, in its order (by name)
 }
@@ -294,4 +295,5 @@ func (r *Resolved) fill() {
 	r.MaxCompactionLagMs = get("max.compaction.lag.ms").Int()
 	r.MinCleanableDirtyRatio = get("min.cleanable.dirty.ratio").Double()
 	r.MinInsyncReplicas = int32(get("min.insync.replicas").Int())
+	r.FlushMessages = get("flush.messages").Int()
 }

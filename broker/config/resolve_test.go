@@ -95,6 +95,7 @@ func TestTopicConfigTypedValues(t *testing.T) {
 		"log.message.timestamp.type: LogAppendTime",
 		"log.index.interval.bytes: 100",
 		"min.insync.replicas: 2",
+		"log.flush.interval.messages: 1",
 	}, "\n"))
 	r, err := TopicConfig(b, map[string]string{"message.timestamp.after.max.ms": "10", "cleanup.policy": ""})
 	if err != nil {
@@ -103,7 +104,7 @@ func TestTopicConfigTypedValues(t *testing.T) {
 	want := Resolved{RetentionMs: 604800000, RetentionBytes: -1, SegmentBytes: 2097152, SegmentMs: 2 * 3_600_000,
 		SegmentJitterMs: 100, IndexIntervalBytes: 100, MaxMessageBytes: 5000, LogAppendTime: true,
 		TimestampBeforeMaxMs: 1<<63 - 1, TimestampAfterMaxMs: 10, MinInsyncReplicas: 2,
-		DeleteRetentionMs: 86_400_000, MaxCompactionLagMs: 1<<63 - 1, MinCleanableDirtyRatio: 0.5}
+		DeleteRetentionMs: 86_400_000, MaxCompactionLagMs: 1<<63 - 1, MinCleanableDirtyRatio: 0.5, FlushMessages: 1}
 	got := r
 	got.entries = nil
 	if !reflect.DeepEqual(got, want) {

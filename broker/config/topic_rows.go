@@ -28,7 +28,8 @@ const (
 	noteTiered         = "tiered storage only; remote.storage.enable=true is refused"
 	noteThrottle       = "replication throttling; meaningful only in a cluster"
 	noteRecompress     = "used only when the broker recompresses, which Takhin never does (compression.type=producer only)"
-	noteFsyncBefore    = "Takhin fsyncs before acknowledging (group commit), which is stronger than any flush interval"
+	noteFsyncBefore    = "group commit fsyncs whenever unsynced data exists, sooner than any flush interval (acks=all is answered after the fsync)"
+	noteFlushMessages  = "an acks=1 produce that would leave this many messages unsynced, its own included, is answered after the fsync, as Kafka fsyncs in the append; acks=all always is"
 )
 
 // topicRows are Kafka 4.0's topic configs (LogConfig), with three more:
@@ -66,8 +67,8 @@ var topicRows = []Row{
 		Doc:  "How long a deleted segment's files linger before removal.",
 		Note: "Takhin removes a segment's files once the new log start offset is checkpointed; no reader can still need them"},
 	{Name: "flush.messages", Scope: ScopeTopic, Type: typeLong, Default: longMax,
-		Valid: atLeast(1), Takhin: TriviallySatisfied, Synonyms: same("log.flush.interval.messages"),
-		Doc: "Force an fsync after this many messages.", Note: noteFsyncBefore},
+		Valid: atLeast(1), Takhin: Honoured, Synonyms: same("log.flush.interval.messages"),
+		Doc: "Force an fsync after this many messages.", Note: noteFlushMessages},
 	{Name: "flush.ms", Scope: ScopeTopic, Type: typeLong, Default: longMax,
 		Valid: atLeast(0), Takhin: TriviallySatisfied,
 		Synonyms: []Synonym{{Name: "log.flush.interval.ms", Scale: 1}, {Name: "log.flush.scheduler.interval.ms", Scale: 1}},
