@@ -145,26 +145,36 @@ func (b *Broker) fill() {
 	b.DefaultReplicationFactor = int32(get("default.replication.factor").Int())
 	b.AutoCreateTopics = get("auto.create.topics.enable").Bool()
 	b.DeleteTopicEnable = get("delete.topic.enable").Bool()
-	b.RetentionCheckIntervalMs = get("log.retention.check.interval.ms").Int()
+	b.RetentionCheckIntervalMs = intervalMs(get("log.retention.check.interval.ms").Int())
 	b.CleanerEnable = get("log.cleaner.enable").Bool()
 	b.RecoveryPointCheckpointIntervalMs = get("log.flush.offset.checkpoint.interval.ms").Int()
 	b.SocketRequestMaxBytes = int32(get("socket.request.max.bytes").Int())
 	b.QueuedMaxRequestBytes = get("queued.max.request.bytes").Int()
 	b.MaxConnections = int32(get("max.connections").Int())
-	b.ConnectionsMaxIdleMs = get("connections.max.idle.ms").Int()
+	b.ConnectionsMaxIdleMs = intervalMs(get("connections.max.idle.ms").Int())
 	b.MessageMaxBytes = int32(get("message.max.bytes").Int())
 	b.ProducerIDExpirationMs = get("producer.id.expiration.ms").Int()
 	b.OffsetsTopicNumPartitions = int32(get("offsets.topic.num.partitions").Int())
 	b.OffsetsTopicReplicationFactor = int16(get("offsets.topic.replication.factor").Int())
 	b.OffsetsTopicSegmentBytes = int32(get("offsets.topic.segment.bytes").Int())
 	b.OffsetsRetentionMs = get("offsets.retention.minutes").Int() * 60_000
-	b.OffsetsRetentionCheckMs = get("offsets.retention.check.interval.ms").Int()
+	b.OffsetsRetentionCheckMs = intervalMs(get("offsets.retention.check.interval.ms").Int())
 	b.OffsetMetadataMaxBytes = int32(get("offset.metadata.max.bytes").Int())
 	b.GroupInitialRebalanceDelayMs = int32(get("group.initial.rebalance.delay.ms").Int())
 	b.GroupMinSessionTimeoutMs = int32(get("group.min.session.timeout.ms").Int())
 	b.GroupMaxSessionTimeoutMs = int32(get("group.max.session.timeout.ms").Int())
 	b.GroupMaxSize = int32(get("group.max.size").Int())
 }
+
+// maxIntervalMs caps the long interval configs the node turns into
+// monotonic nanosecond deadlines (now + interval × 10⁶), so that Kafka's
+// Long.MAX_VALUE ("never") cannot overflow into a deadline already past:
+// a century is never.
+const maxIntervalMs = 100 * 365 * 86_400_000
+
+// intervalMs caps a positive interval at maxIntervalMs (negative values
+// keep their meaning).
+func intervalMs(ms int64) int64 { return min(ms, maxIntervalMs) }
 
 // Entry describes one broker config: its value, its source and, for a
 // broker synonym of a topic config, the whole synonym chain it belongs to

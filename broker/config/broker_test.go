@@ -154,3 +154,31 @@ func TestLoadBrokerInternalKnob(t *testing.T) {
 		t.Fatalf("internal entry %+v", e)
 	}
 }
+
+// TestLongIntervalsDoNotOverflowDeadlines: a long interval the node turns
+// into a monotonic deadline (now + ms × 10⁶) may be Kafka's
+// Long.MAX_VALUE; it is capped so that the deadline lies in the future
+// (log.retention.check.interval.ms=9223372036854775807 overflowed into a
+// deadline already past, so each partition checked retention on every
+// tick). Described values are unchanged.
+func TestLongIntervalsDoNotOverflowDeadlines(t *testing.T) {
+	long := "9223372036854775807"
+	b, err := LoadBroker(nil, map[string]string{"node.id": "1", "log.retention.check.interval.ms": long,
+		"offsets.retention.check.interval.ms": long, "connections.max.idle.ms": long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const uptimeNs = 10 * 365 * 86_400_000 * 1_000_000 // ten years of monotonic clock
+	for name, ms := range map[string]int64{"log.retention.check.interval.ms": b.RetentionCheckIntervalMs,
+		"offsets.retention.check.interval.ms": b.OffsetsRetentionCheckMs, "connections.max.idle.ms": b.ConnectionsMaxIdleMs} {
+		if deadline := uptimeNs + ms*1_000_000; ms < 365*86_400_000 || deadline <= uptimeNs {
+			t.Errorf("%s=%s: %d ms, deadline %d", name, long, ms, deadline)
+		}
+		if e, _ := b.Entry(name); e.Value.String() != long {
+			t.Errorf("%s described as %s", name, e.Value.String())
+		}
+	}
+	if b, _ := LoadBroker(nil, map[string]string{"node.id": "1", "connections.max.idle.ms": "-1"}); b.ConnectionsMaxIdleMs != -1 {
+		t.Errorf("connections.max.idle.ms=-1 (never) became %d", b.ConnectionsMaxIdleMs)
+	}
+}
