@@ -17,6 +17,10 @@ func TestUnimplementedBrokerValuesRefused(t *testing.T) {
 	}{
 		{"default.replication.factor", "3", "every topic has one replica"},
 		{"default.replication.factor", "0", "every topic has one replica"},
+		// 0 was read as Takhin's "no limit", "10 minutes" and "60 s".
+		{"max.connections", "0", "no client connection is ever accepted"},
+		{"connections.max.idle.ms", "0", "closed as soon as it is idle"},
+		{"log.flush.offset.checkpoint.interval.ms", "0", "checkpointed once"},
 	} {
 		_, err := LoadBroker(nil, map[string]string{"node.id": "1", c.name: c.value})
 		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), c.msg) {

@@ -126,6 +126,16 @@ func oneReplica() Validator {
 	}}
 }
 
+// notZero refuses 0, saying what Kafka would do with it.
+func notZero(kafka string) Validator {
+	return Validator{text: "not 0", check: func(v Value) string {
+		if v.Int() == 0 {
+			return "0 is not supported by Takhin (in Kafka, " + kafka + ")"
+		}
+		return ""
+	}}
+}
+
 // nonEmpty refuses the empty string.
 func nonEmpty() Validator {
 	return Validator{text: "non-empty string", check: func(v Value) string {
