@@ -16,7 +16,7 @@ func TestLoadBrokerDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Broker{NodeID: 0, DataDir: "/tmp/takhin-logs", Listeners: "PLAINTEXT://127.0.0.1:9092", AdvertisedListeners: "PLAINTEXT://127.0.0.1:9092",
+	want := Broker{NodeID: 0, DataDir: "./takhin-data", Listeners: "PLAINTEXT://127.0.0.1:9092", AdvertisedListeners: "PLAINTEXT://127.0.0.1:9092",
 		NumPartitions: 1, DefaultReplicationFactor: 1, AutoCreateTopics: true, DeleteTopicEnable: true,
 		RetentionCheckIntervalMs: 300000, CleanerEnable: true, RecoveryPointCheckpointIntervalMs: 60000, SocketRequestMaxBytes: 104857600,
 		QueuedMaxRequestBytes: -1, MaxConnections: 1<<31 - 1, ConnectionsMaxIdleMs: 600000, MessageMaxBytes: 1048588,

@@ -40,7 +40,7 @@ func TestMarkdownRows(t *testing.T) {
 		"| `message.format.version` | topic | string | null |  | Unsupported (removed in Kafka 4.0) |",
 		"| `internal.segment.bytes` | topic | int | null | [1,...] | Honoured (internal) |",
 		"| `node.id` | broker | int | (required) | [0,...] | Honoured |",
-		"| `log.dir` | broker | string | `/tmp/takhin-logs` (Kafka: `/tmp/kafka-logs`) |",
+		"| `log.dir` | broker | string | `./takhin-data` (Kafka: `/tmp/kafka-logs`) |",
 		"| `leader.replication.throttled.replicas` | topic | list | \"\" |",
 	} {
 		if !strings.Contains(md, line) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"testing"
 
 	"go.uber.org/zap"
@@ -27,5 +28,22 @@ func TestQueuedMaxRequestBytesZeroIsUnlimited(t *testing.T) {
 			t.Errorf("queued.max.request.bytes=%s: QueuedRequestBytesMax %d, want %d", c.value, bc.QueuedRequestBytesMax, c.want)
 		}
 		broker.New(bc, zap.NewNop()) // asserts positive limits
+	}
+}
+
+// TestDefaultLogDirIsTheDataDir: with no --data-dir, log.dirs or log.dir,
+// the node keeps its data in ./takhin-data, and log.dir's default (what
+// DescribeConfigs reports) says so (it said /tmp/takhin-logs).
+func TestDefaultLogDirIsTheDataDir(t *testing.T) {
+	f, ok := parseServe(nil, io.Discard)
+	if !ok {
+		t.Fatal("parseServe")
+	}
+	cfg, dir, err := loadConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := cfg.Entry("log.dir"); e.Value.Str() != dir || !e.IsDefault() || cfg.DataDir != dir {
+		t.Errorf("data in %s; log.dir %s (default %v), DataDir %s", dir, e.Value.Str(), e.IsDefault(), cfg.DataDir)
 	}
 }
