@@ -114,9 +114,9 @@ func (b *Broker) producePartition(r *request, req *kmsg.ProduceRequest, topic st
 		rp.ErrorCode = partitionCode(rep.Err)
 		if rep.Err == nil {
 			rp.BaseOffset, rp.LogStartOffset = int64(rep.Base), int64(rep.LogStart)
-			rp.LogAppendTime = -1
-			if tc.LogAppendTime {
-				rp.LogAppendTime = b.now.WallMs
+			rp.LogAppendTime = rep.Timestamp // the time stamped into the batch
+			if rep.Timestamp < 0 && tc.LogAppendTime {
+				rp.LogAppendTime = b.now.WallMs // a duplicate: Kafka answers its original's time
 			}
 		}
 		g.doneOne()

@@ -33,7 +33,7 @@ func (p *Partition) admit(m *produce, h storage.BatchHeader) bool {
 	case storage.Duplicate:
 		d := duplicate{id: m.id, base: original.FirstOffset, next: original.LastOffset + 1}
 		if m.acks != -1 || d.next <= p.hw {
-			p.reply(Reply{ID: d.id, Base: d.base, HighWatermark: p.hw, LogStart: p.start})
+			p.reply(Reply{ID: d.id, Base: d.base, HighWatermark: p.hw, LogStart: p.start, Timestamp: -1})
 		} else {
 			p.duplicates = append(p.duplicates, d)
 		}
@@ -61,7 +61,7 @@ func (p *Partition) releaseDuplicates() {
 	kept := p.duplicates[:0]
 	for _, d := range p.duplicates {
 		if d.next <= p.hw {
-			p.reply(Reply{ID: d.id, Base: d.base, HighWatermark: p.hw, LogStart: p.start})
+			p.reply(Reply{ID: d.id, Base: d.base, HighWatermark: p.hw, LogStart: p.start, Timestamp: -1})
 			continue
 		}
 		kept = append(kept, d)

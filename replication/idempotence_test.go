@@ -126,3 +126,34 @@ func TestEpochEndAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestProduceReplyCarriesTheLogAppendTime: on a LogAppendTime topic the
+// produce reply carries the time stamped into the batch, which Kafka's
+// produce response returns, not the time the reply is read (a group
+// commit later); a CreateTime topic's reply carries -1.
+func TestProduceReplyCarriesTheLogAppendTime(t *testing.T) {
+	for _, lat := range []bool{true, false} {
+		cfg := testConfig()
+		cfg.LogAppendTime = lat
+		h := newHarness(t, cfg)
+		h.recovered(0, 0)
+		for i, acks := range []int16{-1, 1} {
+			h.at(int64(100 * (i + 1)))
+			stamped := h.now.WallMs
+			h.produce(replication.RequestID(i+1), acks, 3, 10)
+			h.at(int64(100*(i+1) + 7))
+			h.written(h.persistEnd(), nil)
+			h.at(int64(100*(i+1) + 9))
+			h.synced(nil)
+			want := int64(-1)
+			if lat {
+				want = stamped
+			}
+			got := h.reply(replication.RequestID(i + 1)).Timestamp
+			stored := storage.DecodeBatchHeader(h.disk[len(h.disk)-1].bytes).MaxTimestamp
+			if got != want || (lat && stored != got) {
+				t.Errorf("LogAppendTime %v acks %d: reply timestamp %d, stored %d; want %d", lat, acks, got, stored, want)
+			}
+		}
+	}
+}

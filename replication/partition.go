@@ -138,6 +138,8 @@ type produce struct {
 	acks  int16
 	base  storage.Offset
 	next  storage.Offset // offset after the batch, once assigned
+	// appendMs is the LogAppendTime stamped into the batch, -1 for none.
+	appendMs int64
 	// answered: its reply was released (acks 0/1 at Written, or a failed
 	// write); a later fail-stop must not answer it again.
 	answered bool
@@ -260,6 +262,10 @@ func (p *Partition) maybePersist(now env.Time) {
 		}
 		m.base, m.next = p.end, p.end+storage.Offset(h.LastOffsetDelta)+1
 		storage.AssignBatch(m.batch, m.base, p.cfg.Epoch, now.WallMs, p.cfg.LogAppendTime)
+		m.appendMs = -1
+		if p.cfg.LogAppendTime {
+			m.appendMs = now.WallMs
+		}
 		p.recordProducer(m, now)
 		p.end = m.next
 		size += len(m.batch)
@@ -305,10 +311,10 @@ func (p *Partition) stepWritten(e Written) error {
 		case m.next <= e.UpTo:
 			p.tail.add(m.base, m.batch, p.cfg.TailBytesMax)
 			if m.acks != -1 {
-				p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: p.hw, LogStart: p.start})
+				p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: p.hw, LogStart: p.start, Timestamp: m.appendMs})
 				m.answered = true
 			} else if simbug.Active(simbug.AckBeforeFsync) && p.cfg.Topic != "__cluster_metadata" {
-				p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: m.next, LogStart: p.start})
+				p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: m.next, LogStart: p.start, Timestamp: m.appendMs})
 				m.answered = true
 			}
 		default:
@@ -347,7 +353,7 @@ func (p *Partition) stepSynced(e Synced) error {
 	p.hw = e.UpTo
 	for _, m := range op.members {
 		if m.acks == -1 && m.next <= p.hw && !m.answered {
-			p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: p.hw, LogStart: p.start})
+			p.reply(Reply{ID: m.id, Base: m.base, HighWatermark: p.hw, LogStart: p.start, Timestamp: m.appendMs})
 		}
 	}
 	p.releaseDuplicates()

@@ -81,7 +81,9 @@ type Reply struct {
 	HighWatermark storage.Offset
 	LogStart      storage.Offset
 	// ListOffset: the timestamp of the batch found (-1 for none or a
-	// special query); EpochEnd: the epoch answered.
+	// special query); Produce: the LogAppendTime stamped into the batch
+	// (-1 when none, or for a duplicate, whose time is not kept);
+	// EpochEnd: the epoch answered.
 	Timestamp int64
 	Epoch     storage.Epoch
 	// Producers answers Producers; SizeBytes, TotalBytes and
