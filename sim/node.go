@@ -52,6 +52,10 @@ type node struct {
 	broker      *broker.Broker // nil while the node is down
 	brokerArmed int64
 	conns       []env.ConnID // the broker's open connections
+	// toParts and toBroker are the FIFOs between the broker and the
+	// partition machines (see toPartition).
+	toParts  []broker.PartitionRequest
+	toBroker []replication.Reply
 }
 
 // part is one partition replica on the node.
@@ -185,6 +189,7 @@ func (n *node) crash(why string) {
 	// reserved zeros and may sync the cut) that a power loss never gets;
 	// the crash makes every handle stale.
 	n.parts, n.ctrl, n.ctrlStore, n.image, n.broker, n.heldNet = nil, nil, nil, nil, nil, nil
+	n.toParts, n.toBroker = nil, nil
 	n.net.Crash(n.name())
 	n.fs.Crash(n.rng)
 	n.w.schedule(n.w.now+1_000_000+n.rng.Int64N(5_000_000), nil, func() {

@@ -126,10 +126,21 @@ func (n *node) stepBroker(ev broker.Event) {
 	}
 }
 
+// Between the broker and the partition machines each direction is a FIFO,
+// as the driver's mailboxes are: a request or reply joins its queue, and
+// an action at the same instant delivers the queue's head. Deliveries
+// interleave with other actions in a seeded order but never overtake one
+// another: the group coordinator relies on its appends reaching its
+// partition in the order it issued them, and on their completions coming
+// back in that order (its memory follows its log).
+
 // toPartition delivers a broker request to its partition machine, as a
 // world action; a partition the node does not host answers at once.
 func (n *node) toPartition(pr broker.PartitionRequest) {
+	n.toParts = append(n.toParts, pr)
 	n.w.schedule(n.w.now, n, func() {
+		pr := n.toParts[0]
+		n.toParts = n.toParts[1:]
 		for _, p := range n.parts {
 			if p.topicID == pr.TopicID && p.index == pr.Partition && !p.removed {
 				n.stepPartition(p, replication.WithNow(pr.Event, n.now()))
@@ -149,7 +160,12 @@ func (n *node) partitionReply(p *part, r replication.Reply) {
 		return
 	}
 	if n.broker != nil {
-		n.w.schedule(n.w.now, n, func() { n.stepBroker(broker.PartitionReply{Now: n.now(), Reply: r}) })
+		n.toBroker = append(n.toBroker, r)
+		n.w.schedule(n.w.now, n, func() {
+			r := n.toBroker[0]
+			n.toBroker = n.toBroker[1:]
+			n.stepBroker(broker.PartitionReply{Now: n.now(), Reply: r})
+		})
 	}
 }
 
