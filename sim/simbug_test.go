@@ -23,7 +23,7 @@ var pinned = map[string]uint64{
 	simbug.ProducerStateLost:      1,
 	simbug.SkipDirSync:            2,
 	simbug.RecoverySkipsCRC:       1,
-	simbug.CommitBeforeDurable:    11,
+	simbug.CommitBeforeDurable:    16,
 	simbug.SharedAssignment:       3,
 	simbug.RetentionIgnoresTime:   4,
 }
@@ -46,6 +46,9 @@ func caught(t *testing.T, bug string, seed uint64) (yes bool) {
 	}
 	if regs, err := linearizability.CheckRegisters(r.Offsets, NoCommittedOffset, 20*time.Second); err == nil && !regs.OK {
 		return true
+	}
+	if len(r.AllowedLoss) > 0 {
+		return false // a bit flip may have truncated acknowledged records: Porcupine's model knows no loss
 	}
 	res, err := linearizability.CheckLinearizable(r.History, 20*time.Second)
 	return err == nil && !res.OK
