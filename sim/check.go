@@ -186,7 +186,15 @@ func sortedOffsets[V any](m map[storage.Offset]V) []storage.Offset {
 }
 
 func (wl *workload) violation(format string, args ...any) { wl.chk.violation(format, args...) }
-func (wl *workload) cleaned()                             { wl.rc.counts.CleanChunks++ }
+
+func (wl *workload) cleaned(topic string) {
+	switch topic {
+	case kTopic:
+		wl.rc.counts.CleanChunks++
+	case offsetsTopic:
+		wl.counts.OffsetsCleanChunks++
+	}
+}
 
 func (wl *workload) booted(n *node) {
 	wl.chk.booted(n)

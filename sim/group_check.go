@@ -17,10 +17,14 @@ import (
 //     partitions exactly once; a generation some member never heard from
 //     (it crashed, or the group moved on) is checked for overlaps only;
 //   - each (group, partition) committed offset is a linearizable register
-//     (OffsetCommit writes, OffsetFetch reads): the history it records is
+//     (OffsetCommit writes, DeleteGroups and OffsetDelete write
+//     NoCommittedOffset, OffsetFetch reads): the history it records is
 //     checked with Porcupine by the caller (it needs a wall-clock budget),
 //     after close closes each lost write at the crash that ended the
-//     node's incarnation it was sent to.
+//     node's incarnation it was sent to;
+//   - on every run, without a search, no read returns a value that a later
+//     acknowledged operation already replaced (checkStale): a deleted
+//     offset never comes back, an acknowledged commit is never lost.
 type groupChecker struct {
 	chk  *checker
 	hist *linearizability.RegisterHistory
@@ -30,6 +34,9 @@ type groupChecker struct {
 	// readAt is, per register key, the invocation of its last OK read
 	// (the drain phase waits for reads after the final crash).
 	readAt map[string]int64
+	// value is the last value a simple consumer committed: each commit
+	// writes a new one.
+	value  int64
 	counts GroupCounts
 }
 
@@ -42,6 +49,13 @@ type GroupCounts struct {
 	// CommitsBeforeTopic: commits refused UNKNOWN_TOPIC_OR_PARTITION
 	// because the clients' topic did not exist yet (as Kafka refuses).
 	CommitsBeforeTopic int
+	// The simple consumers' DeleteGroups (sent, answered NONE, answered
+	// GROUP_ID_NOT_FOUND) and OffsetDeletes (sent, answered NONE for
+	// every partition); ReadsAfterDelete counts the reads invoked after
+	// an acknowledged deletion of what they read (checkStale).
+	Deletes, DeletesAcked, DeletesNotFound int
+	OffsetDeletes, OffsetDeletesAcked      int
+	ReadsAfterDelete                       int
 }
 
 type genKey struct {
@@ -146,6 +160,13 @@ func (gc *groupChecker) write(client int, key string, offset int64, now int64, i
 
 func (gc *groupChecker) read(client int, key string, now int64) linearizability.OpID {
 	return gc.hist.Read(client, key, now)
+}
+
+// nextValue is a simple consumer's next commit value, never written
+// before in the run.
+func (gc *groupChecker) nextValue() int64 {
+	gc.value++
+	return gc.value
 }
 
 // completed ends a register operation and counts it.

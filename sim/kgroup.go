@@ -86,6 +86,10 @@ type kmember struct {
 	topicSeen bool
 	wake      uint64 // the latest scheduled act: earlier ones are stale
 	draining  bool   // the run's last phase: no leaving, no crashing
+	// simple is a simple consumer's team (kgroup_simple.go; nil for a
+	// member): it never joins, and group is the id of its request.
+	simple *simpleTeam
+	verify string // a group whose deletion it just saw acknowledged
 
 	phase       memberPhase
 	needFind    bool
@@ -143,6 +147,9 @@ func (m *kmember) act() {
 		return // ConnOpened wakes it
 	case m.needFind:
 		m.findCoordinator()
+		return
+	case m.simple != nil:
+		m.simpleAct()
 		return
 	}
 	switch m.phase {
@@ -268,8 +275,15 @@ func (m *kmember) crash() {
 }
 
 // groupError applies kgo's rules to a group error code; false when code
-// is none of theirs.
+// is none of theirs (a simple consumer never joins: the member codes are
+// not for it).
 func (m *kmember) groupError(code int16) bool {
+	switch code {
+	case kerr.RebalanceInProgress.Code, kerr.IllegalGeneration.Code, kerr.UnknownMemberID.Code:
+		if m.simple != nil {
+			return false
+		}
+	}
 	switch code {
 	case kerr.RebalanceInProgress.Code:
 		m.rejoin(false)
@@ -320,17 +334,28 @@ func allPartitions() []int32 {
 	return all
 }
 
-// startGroups creates the run's groups and their members, and lets the
-// fault injector partition members from the node like any Kafka client.
+// startGroups creates the run's groups and their members, then the simple
+// teams and their consumers, and lets the fault injector partition them
+// from the node like any Kafka client. Each group's (and team's) members
+// are consecutive.
 func startGroups(w *world, net *simnet.Net, n *node, gc *groupChecker, wl *workload) []*kmember {
 	var members []*kmember
+	start := func(group string, id int, simple *simpleTeam) {
+		m := newKMember(w, net, n, gc, group, id)
+		m.simple = simple
+		members = append(members, m)
+		wl.clients, wl.cut = append(wl.clients, m.name), append(wl.cut, false)
+		m.after(3_000_000 + int64(len(members))*100_000)
+	}
 	for g := 0; g < n.opts.Groups; g++ {
-		group := fmt.Sprintf("group-%d", g+1)
 		for i := 0; i < n.opts.GroupMembers; i++ {
-			m := newKMember(w, net, n, gc, group, 1000+100*g+i)
-			members = append(members, m)
-			wl.clients, wl.cut = append(wl.clients, m.name), append(wl.cut, false)
-			m.after(3_000_000 + int64(len(members))*100_000)
+			start(fmt.Sprintf("group-%d", g+1), 1000+100*g+i, nil)
+		}
+	}
+	for g := 0; g < n.opts.SimpleGroups; g++ {
+		team := &simpleTeam{base: fmt.Sprintf("simple-%d", g+1), current: 1}
+		for i := 0; i < n.opts.SimpleConsumers; i++ {
+			start(team.base, 5000+100*g+i, team)
 		}
 	}
 	return members
@@ -340,29 +365,42 @@ func startGroups(w *world, net *simnet.Net, n *node, gc *groupChecker, wl *workl
 // groupChecker.settled).
 func groupsSettled(members []*kmember, from int64) bool { return len(unsettled(members, from)) == 0 }
 
-// unsettled lists the groups that have not settled since from (members
-// holds each group's members together).
+// unsettled lists the groups (and simple teams) that have not settled
+// since from (members holds each one's members together).
 func unsettled(members []*kmember, from int64) []string {
 	var out []string
 	for i := 0; i < len(members); {
 		j := i
-		for j < len(members) && members[j].group == members[i].group {
+		for j < len(members) && members[j].teamName() == members[i].teamName() {
 			j++
 		}
 		if !settled(members[i:j], from) {
-			out = append(out, members[i].group)
+			out = append(out, members[i].teamName())
 		}
 		i = j
 	}
 	return out
 }
 
+// teamName is a member's group, or a simple consumer's team.
+func (m *kmember) teamName() string {
+	if m.simple != nil {
+		return m.simple.base
+	}
+	return m.group
+}
+
 // settled: every member of one group consumes in one generation that
 // covers every partition (groupChecker.covered), and every committed
 // offset was read since from (the drain starts after the final crash, so
-// these reads check that the acknowledged commits survived it).
+// these reads check that the acknowledged commits survived it, and that
+// acknowledged deletions did). A simple team needs the reads only, of
+// its current group.
 func settled(group []*kmember, from int64) bool {
 	first := group[0]
+	if t := first.simple; t != nil {
+		return first.gc.readSince(t.id(t.current), from)
+	}
 	for _, m := range group {
 		if m.phase != phConsume || m.generation != first.generation {
 			return false

@@ -81,9 +81,10 @@ type sink interface {
 	// clients' partition index, which may then fail-stop.
 	corruptedPartition(index int32) bool
 	// deleted checks a Retention or SetStart chunk (retention_check.go);
-	// cleaned counts a Clean chunk of the Kafka clients' topic.
+	// cleaned counts a Clean chunk of the Kafka clients' topic or of
+	// __consumer_offsets.
 	deleted(d deletion)
-	cleaned()
+	cleaned(topic string)
 	violation(format string, args ...any)
 }
 
@@ -105,6 +106,9 @@ func (n *node) storageConfig(topic string) storage.Config {
 	cfg.SegmentBytes = n.opts.SegmentBytes
 	if topic == kTopic && n.opts.TopicSegmentBytes > 0 {
 		cfg.SegmentBytes = n.opts.TopicSegmentBytes
+	}
+	if topic == offsetsTopic && n.opts.OffsetsSegmentBytes > 0 {
+		cfg.SegmentBytes = n.opts.OffsetsSegmentBytes
 	}
 	cfg.IndexIntervalBytes = 256
 	return cfg
@@ -389,7 +393,9 @@ func (n *node) openPartition(topic string, id controller.TopicID, index int32, d
 // partitionConfig is a partition's machine config: its topic's configs
 // from the image, as the driver applies them, and the run's check
 // intervals for the Kafka clients' topic (log.retention.check.interval.ms
-// and log.cleaner.backoff.ms, scaled to the run).
+// and log.cleaner.backoff.ms, scaled to the run), and the cleaner's
+// settings for __consumer_offsets when the run compacts it (scaled too:
+// delete.retention.ms is a day by default).
 func (n *node) partitionConfig(topic string, index int32) replication.PartitionConfig {
 	cfg := replication.DefaultPartitionConfig(topic, index)
 	cfg.TailBytesMax = 16 << 10
@@ -413,6 +419,10 @@ func (n *node) partitionConfig(topic string, index int32) replication.PartitionC
 	}
 	if topic == kTopic && n.opts.Compacted {
 		cfg.CleanerBackoffMs = n.opts.CleanerBackoffMs
+	}
+	if topic == offsetsTopic && n.opts.OffsetsCleanerBackoffMs > 0 {
+		cfg.CleanerBackoffMs, cfg.DeleteRetentionMs = n.opts.OffsetsCleanerBackoffMs, n.opts.OffsetsDeleteRetentionMs
+		cfg.MinCleanableDirtyRatio = 0.01
 	}
 	return cfg
 }

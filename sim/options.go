@@ -76,6 +76,18 @@ type Options struct {
 	Compacted        bool
 	KeySpace         int
 	CleanerBackoffMs int64
+	// SimpleGroups is how many groups of SimpleConsumers simple consumers
+	// (see kgroup_simple.go) run: they commit with generation -1, read,
+	// and delete their group (DeleteGroups) and its offsets
+	// (OffsetDelete).
+	SimpleGroups, SimpleConsumers int
+	// OffsetsCleanerBackoffMs, when set, compacts __consumer_offsets as
+	// the run's scale needs: a clean check that often, tombstones kept
+	// OffsetsDeleteRetentionMs (delete.retention.ms) after the pass that
+	// first keeps them, min.cleanable.dirty.ratio 0.01, and segments of
+	// OffsetsSegmentBytes, so that a deleted group's tombstones are gone
+	// from the log before a later restart reloads it.
+	OffsetsCleanerBackoffMs, OffsetsDeleteRetentionMs, OffsetsSegmentBytes int64
 }
 
 // clockSkewMaxMs bounds the node's clock offset: 50 minutes, under
@@ -129,6 +141,7 @@ func Swarm(seed uint64) Options {
 	swarmGroups(r, &o)
 	swarmRetention(r, &o)
 	swarmCompaction(r, &o)
+	swarmSimpleGroups(r, &o)
 	return o
 }
 
@@ -162,12 +175,37 @@ func swarmCompaction(r *env.Rand, o *Options) {
 	o.TopicSegmentBytes = min(o.SegmentBytes, 4096)
 }
 
-// withoutCleanup is o without the options retention and compaction
-// added: a seed's run as it was before they existed (regression seeds
-// replay the runs that found their bugs).
+// swarmSimpleGroups draws the simple consumers and the compaction of
+// __consumer_offsets, after every other draw so that seeds keep their
+// other options. Compaction is drawn for seeds with any group, so that
+// members' commits are compacted too.
+func swarmSimpleGroups(r *env.Rand, o *Options) {
+	if r.Chance(0.4) {
+		o.SimpleGroups = 1 + r.IntN(2)
+		o.SimpleConsumers = 2 + r.IntN(2)
+	}
+	if (o.Groups > 0 || o.SimpleGroups > 0) && r.Chance(0.7) {
+		o.OffsetsCleanerBackoffMs = 2 + r.Int64N(10)
+		o.OffsetsDeleteRetentionMs = []int64{0, 5, 50}[r.IntN(3)]
+		o.OffsetsSegmentBytes = min(o.SegmentBytes, 4096)
+	}
+}
+
+// withoutCleanup is o without the options retention and compaction (and
+// later the simple groups) added: a seed's run as it was before they
+// existed (regression seeds replay the runs that found their bugs).
 func (o Options) withoutCleanup() Options {
 	o.RetentionMs, o.RetentionBytes, o.RetentionCheckMs, o.DeleteRecordsPerMille = 0, 0, 0, 0
 	o.TopicSegmentBytes, o.Compacted, o.KeySpace, o.CleanerBackoffMs = 0, false, 0, 0
+	return o.withoutSimpleGroups()
+}
+
+// withoutSimpleGroups is o without the simple consumers and the
+// compaction of __consumer_offsets: a seed's run as it was before they
+// existed.
+func (o Options) withoutSimpleGroups() Options {
+	o.SimpleGroups, o.SimpleConsumers = 0, 0
+	o.OffsetsCleanerBackoffMs, o.OffsetsDeleteRetentionMs, o.OffsetsSegmentBytes = 0, 0, 0
 	return o
 }
 
@@ -203,6 +241,13 @@ func (o Options) String() string {
 	}
 	if o.Compacted {
 		fmt.Fprintf(&b, " compacted keys=%d cleaner-backoff=%dms topic-segment-bytes=%d", o.KeySpace, o.CleanerBackoffMs, o.TopicSegmentBytes)
+	}
+	if o.SimpleGroups > 0 {
+		fmt.Fprintf(&b, " simple-groups=%dx%d", o.SimpleGroups, o.SimpleConsumers)
+	}
+	if o.OffsetsCleanerBackoffMs > 0 {
+		fmt.Fprintf(&b, " offsets-cleaner-backoff=%dms offsets-delete-retention=%dms offsets-segment-bytes=%d",
+			o.OffsetsCleanerBackoffMs, o.OffsetsDeleteRetentionMs, o.OffsetsSegmentBytes)
 	}
 	return b.String()
 }

@@ -201,8 +201,8 @@ type deletion struct {
 func (n *node) background(p *part, store *executor.Store, t replication.Task) replication.BackgroundDone {
 	now := n.now()
 	if p == nil || (t.Retention == nil && t.SetStart <= 0) {
-		if p != nil && p.topic == kTopic && t.Clean != nil {
-			n.sink.cleaned()
+		if p != nil && t.Clean != nil {
+			n.sink.cleaned(p.topic)
 		}
 		return store.Background(t, now)
 	}

@@ -79,7 +79,6 @@ func Run(opts Options) Result {
 		drain(w, wl, clients, members, chk)
 	}
 	gc.close(n.crashedAt)
-	wl.counts.Groups = gc.counts
 	wl.counts.Retention = wl.rc.counts
 	wl.counts.Steps = w.steps
 	wl.counts.ClientOps = hist.Len()
@@ -90,7 +89,9 @@ func Run(opts Options) Result {
 	if len(chk.violations) == 0 {
 		wl.rc.finalStarts(n)
 		wl.rc.checkKept(hist, loss, opts.Compacted)
+		gc.checkStale()
 	}
+	wl.counts.Groups = gc.counts
 	lopts := linearizability.Options{Crashes: wl.counts.Crashes > 0, AllowedLoss: loss, DeletedBelow: wl.rc.deletedBelow()}
 	if opts.Compacted {
 		lopts.Compacted = []string{linearizability.PartitionKey(kTopic, 0), linearizability.PartitionKey(kTopic, 1)}
@@ -183,10 +184,14 @@ func (r Result) Summary() string {
 	s += fmt.Sprintf("counts: steps=%d virtual=%dms crashes=%d disk-full=%d produced=%d acked-all=%d acked-one=%d produce-errors=%d fetches=%d fetched-batches=%d topic-changes=%d/%d kafka-client-ops=%d net-partitions=%d clock-jumps=%d bit-flips=%d\n",
 		c.Steps, r.VirtualMs, c.Crashes, c.DiskFull, c.Produced, c.AckedAll, c.AckedOne, c.ProduceErrs,
 		c.Fetches, c.FetchedBatches, c.TopicChangesAcked, c.TopicChanges, c.ClientOps, c.NetPartitions, c.ClockJumps, c.BitFlips)
-	if g := c.Groups; r.Options.Groups > 0 {
+	if g := c.Groups; r.Options.Groups > 0 || r.Options.SimpleGroups > 0 {
 		s += fmt.Sprintf("groups: joins=%d syncs=%d generations-covered=%d commits=%d/%d/%d (acked/failed/indeterminate) commits-before-topic=%d offset-reads=%d fetched-batches=%d member-crashes=%d member-leaves=%d\n",
 			g.Joins, g.Syncs, g.GenerationsCovered, g.CommitsAcked, g.CommitsFailed, g.CommitsIndeterminate, g.CommitsBeforeTopic, g.Reads, g.Fetched,
 			g.MemberCrashes, g.MemberLeaves)
+	}
+	if g := c.Groups; r.Options.SimpleGroups > 0 || r.Options.OffsetsCleanerBackoffMs > 0 {
+		s += fmt.Sprintf("deletions: delete-groups=%d/%d/%d (sent/acked/not-found) offset-deletes=%d/%d (sent/acked) reads-after-delete=%d offsets-clean-chunks=%d\n",
+			g.Deletes, g.DeletesAcked, g.DeletesNotFound, g.OffsetDeletes, g.OffsetDeletesAcked, g.ReadsAfterDelete, c.OffsetsCleanChunks)
 	}
 	if rc := c.Retention; r.Options.RetentionCheckMs > 0 || r.Options.Compacted {
 		s += fmt.Sprintf("retention: chunks=%d segments-deleted=%d delete-records-acked=%d resets-to-log-start=%d clean-chunks=%d\n",

@@ -23,7 +23,7 @@ var pinned = map[string]uint64{
 	simbug.ProducerStateLost:      1,
 	simbug.SkipDirSync:            2,
 	simbug.RecoverySkipsCRC:       1,
-	simbug.CommitBeforeDurable:    16,
+	simbug.CommitBeforeDurable:    1,
 	simbug.SharedAssignment:       3,
 	simbug.RetentionIgnoresTime:   4,
 }

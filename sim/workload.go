@@ -54,6 +54,7 @@ type Counts struct {
 	ClientOps                                 int // operations the Kafka clients recorded
 	ClientRequests                            int // Kafka requests they sent (retries included)
 	Pauses                                    int
+	OffsetsCleanChunks                        int // Clean chunks of __consumer_offsets
 	Groups                                    GroupCounts
 	Retention                                 RetentionCounts
 }
