@@ -18,14 +18,15 @@ import (
 // pinned is each variant's first catching seed, as make simbug-search
 // found it. Re-pin after a change that shifts the runs.
 var pinned = map[string]uint64{
-	simbug.AckBeforeFsync:         1,
-	simbug.FetchPastHighWatermark: 1,
-	simbug.ProducerStateLost:      1,
-	simbug.SkipDirSync:            2,
-	simbug.RecoverySkipsCRC:       1,
-	simbug.CommitBeforeDurable:    1,
-	simbug.SharedAssignment:       3,
-	simbug.RetentionIgnoresTime:   4,
+	simbug.AckBeforeFsync:             1,
+	simbug.FetchPastHighWatermark:     1,
+	simbug.ProducerStateLost:          1,
+	simbug.SkipDirSync:                2,
+	simbug.RecoverySkipsCRC:           1,
+	simbug.CommitBeforeDurable:        1,
+	simbug.SharedAssignment:           3,
+	simbug.RetentionIgnoresTime:       4,
+	simbug.DeleteSkipsCommitsInFlight: 36,
 }
 
 var searchSeeds = flag.Int("simbug.search", 0, "search this many seeds for each variant's first catching seed")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/takhin-io/takhin/env"
 	"github.com/takhin-io/takhin/internal/assert"
+	"github.com/takhin-io/takhin/internal/simbug"
 )
 
 // Description is a DescribeGroups answer for one group.
@@ -178,7 +179,7 @@ func tombstones(g *group) []kmsg.Record {
 		tps = append(tps, tp)
 	}
 	for tp := range g.committing {
-		if _, ok := g.offsets[tp]; !ok {
+		if _, ok := g.offsets[tp]; !ok && !simbug.Active(simbug.DeleteSkipsCommitsInFlight) {
 			tps = append(tps, tp)
 		}
 	}

@@ -27,8 +27,12 @@ const (
 	// whatever their timestamps, as if every one were past retention.ms
 	// (storage).
 	RetentionIgnoresTime = "retention-ignores-time"
+	// DeleteSkipsCommitsInFlight: DeleteGroups tombstones only the
+	// offsets in memory, not the partitions of commits still in flight
+	// (broker/group; the bug 89f410a fixed).
+	DeleteSkipsCommitsInFlight = "delete-skips-commits-in-flight"
 )
 
 // All lists every variant, for the search.
 var All = []string{AckBeforeFsync, FetchPastHighWatermark, ProducerStateLost, SkipDirSync, RecoverySkipsCRC,
-	CommitBeforeDurable, SharedAssignment, RetentionIgnoresTime}
+	CommitBeforeDurable, SharedAssignment, RetentionIgnoresTime, DeleteSkipsCommitsInFlight}
