@@ -357,6 +357,9 @@ func (c *kclient) polled(p int32, from int64, resp *kmsg.FetchResponse) {
 		return
 	}
 	out := &resp.Topics[0].Partitions[0]
+	if end, listed := c.latest[p]; listed && out.HighWatermark < end {
+		c.logCut(p, end, out.HighWatermark)
+	}
 	c.checkServedStart(p, from, op.knownStart, out)
 	c.rc.toldStart(p, out.LogStartOffset)
 	c.rc.pollStart[op.hid] = out.LogStartOffset

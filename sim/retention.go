@@ -156,10 +156,7 @@ func (c *kclient) checkServedStart(p int32, from int64, known int64, out *kmsg.F
 // outOfRange handles a fetch answered OFFSET_OUT_OF_RANGE: below the log
 // start the consumer resets to it (auto.offset.reset=earliest). It checks
 // the answer is one: from below the reported log start, or past the end.
-// Past the end, the log lost records this consumer had read, which only a
-// flipped bit may cause (recovery cuts the log at a flipped batch above
-// the recovery point): the consumer then goes back to the end and lists
-// it again, as Kafka's consumer does when it detects a truncation.
+// Past the end, the log lost records this consumer had read (logCut).
 func (c *kclient) outOfRange(p int32, from int64, out *kmsg.FetchResponseTopicPartition) {
 	if out.ErrorCode != kerr.OffsetOutOfRange.Code {
 		return
@@ -173,14 +170,26 @@ func (c *kclient) outOfRange(p int32, from int64, out *kmsg.FetchResponseTopicPa
 		c.positions[p] = out.LogStartOffset
 		c.rc.counts.ResetsToStart++
 		c.w.record("reset-to-start", int64(p), out.LogStartOffset)
-	case from > out.HighWatermark && !c.n.sink.corruptedPartition(p):
-		c.n.sink.violation("%s: partition %d ends at %d, below %d where this consumer read up to, and no bit was flipped in it",
-			c.name, p, out.HighWatermark, from)
 	case from > out.HighWatermark:
-		c.positions[p] = out.HighWatermark
-		delete(c.latest, p)
-		c.w.record("reset-to-end", int64(p), out.HighWatermark)
+		c.logCut(p, from, out.HighWatermark)
 	}
+}
+
+// logCut handles partition p found ending at hw, below seen: an offset
+// this client read up to, or an end it listed. Only a flipped bit may cut
+// a log (recovery, or a read that finds the flipped batch above the
+// recovery point, cuts it there); the client then moves back to the end
+// and lists it again, as Kafka's consumer does when it detects a
+// truncation. Without a flip it is a violation.
+func (c *kclient) logCut(p int32, seen, hw int64) {
+	if !c.n.sink.corruptedPartition(p) {
+		c.n.sink.violation("%s: partition %d ends at %d, below %d this client saw, and no bit was flipped in it",
+			c.name, p, hw, seen)
+		return
+	}
+	c.positions[p] = min(c.positions[p], hw)
+	delete(c.latest, p)
+	c.w.record("log-cut", int64(p), hw)
 }
 
 // deletion is one Retention or SetStart chunk as the executor ran it:
