@@ -235,3 +235,18 @@ func TestCorruptPersists(t *testing.T) {
 		t.Fatal("Corrupt past the end must fail")
 	}
 }
+
+// SetFaults changes the default Injector's probabilities at run time: the
+// simulator's drain phase turns fsync failures off.
+func TestSetFaults(t *testing.T) {
+	fs := newFS(t, Options{Faults: Probabilities{SyncIO: 1}})
+	f, err := fs.Create("f")
+	ok(t, err)
+	if err := f.Sync(); !errors.Is(err, env.ErrIO) {
+		t.Fatalf("Sync = %v, want EIO", err)
+	}
+	fs.SetFaults(Probabilities{})
+	if err := f.Sync(); err != nil || fs.Stats().Faults != 1 {
+		t.Fatalf("Sync after SetFaults = %v, faults = %d; want nil, 1", err, fs.Stats().Faults)
+	}
+}

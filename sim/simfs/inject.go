@@ -67,6 +67,16 @@ func (r *randomInjector) pick(p1 float64, f1 Fault, p2 float64, f2 Fault) Fault 
 	return NoFault
 }
 
+// SetFaults changes the default Injector's probabilities at run time, as
+// the simulator's fault-free drain phase turns fsync failures off (zero
+// probabilities draw nothing more from the FS's Rand). An FS built with
+// its own Injector has no probabilities to change.
+func (fs *FS) SetFaults(p Probabilities) {
+	r, ok := fs.injector.(*randomInjector)
+	assert.That(ok, "simfs: SetFaults on an FS with a custom Injector")
+	r.p = p
+}
+
 // InjectNext makes the next op of kind op get fault f, ahead of the
 // Injector; calls queue up in order. It is the deterministic hook for tests
 // and the simulator ("the next fsync of this node fails").
